@@ -1,0 +1,1 @@
+"""The REST extension API: commands for outside programs, and the OpenAPI description."""

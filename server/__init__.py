@@ -1,0 +1,1 @@
+"""NEXUS server: the hub, event bus, storage, auth and ConsciousnessCore."""

@@ -1,0 +1,96 @@
+"""Settings: every knob has a default that works on one machine.
+
+Values come, in order of precedence, from `nexus serve` flags, `NEXUS_*` environment
+variables, a `.env` file, and the defaults below.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NEXUS_", env_file=".env", extra="ignore")
+
+    host: str = Field("127.0.0.1", description="Interface to listen on.")
+    port: int = Field(8000, ge=0, le=65535, description="TCP port to listen on.")
+    workspace_root: Path = Field(
+        Path("workspaces"), description="Folder that holds one sub-folder per workspace."
+    )
+    data_dir: Path = Field(
+        Path(".nexus"), description="Folder for the SQLite database and Qdrant's local files."
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; `postgresql+asyncpg://…` for PostgreSQL. "
+        "Default: SQLite file `nexus.db` in the data dir.",
+    )
+    redis_url: str | None = Field(
+        None,
+        description="Redis URL; when set, the bus, presence and Socket.IO fan-out span nodes.",
+    )
+    qdrant_url: str | None = Field(None, description="Qdrant server URL (default: local mode).")
+    qdrant_path: Path | None = Field(
+        None, description="Qdrant local-mode folder (default: `qdrant` in the data dir)."
+    )
+    admin_token: str | None = Field(
+        None,
+        description="Token accepted as the admin's (for automation). "
+        "When unset, a fresh login URL is printed at start.",
+    )
+    allowed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Browser origins allowed to open WebSockets, comma separated. "
+        "Default: the server's own origin and any localhost origin.",
+    )
+    log_level: str = Field("info", description="debug, info, warning or error.")
+    log_format: str = Field("text", description="`text` or `json` (one object per line).")
+    token_ttl_hours: float = Field(
+        24 * 7, gt=0, description="Lifetime of a login token, in hours."
+    )
+    login_attempts_per_minute: int = Field(
+        10, ge=1, description="Login attempts allowed per client address and per user name."
+    )
+    max_body_bytes: int = Field(
+        1_048_576, ge=1024, description="Largest JSON request body accepted."
+    )
+    bus_queue_size: int = Field(
+        1000, ge=1, description="Events buffered per bus subscriber before the oldest is dropped."
+    )
+    node_id: str | None = Field(
+        None, description="This process's name among several nodes (default: host:pid)."
+    )
+
+    @field_validator("allowed_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"debug", "info", "warning", "error"}:
+            raise ValueError("log_level must be debug, info, warning or error")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'nexus.db').resolve()}"
+
+    @property
+    def resolved_qdrant_path(self) -> Path:
+        return self.qdrant_path or self.data_dir / "qdrant"
+
+    @property
+    def public_url(self) -> str:
+        host = "127.0.0.1" if self.host in {"0.0.0.0", "::", ""} else self.host
+        return f"http://{host}:{self.port}"

@@ -1,0 +1,144 @@
+"""The command registry: one list of command ids for the UI, voice, AI, plugins and REST.
+
+A command is a decorated async function. Its second parameter's annotation is the
+pydantic model of its arguments, which validates input and describes it to clients:
+
+    @registry.command("workspace.addMember", title="Add a member", role=Role.owner)
+    async def add_member(ctx: CommandContext, args: AddMemberArgs) -> Member: ...
+"""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from server.errors import InvalidInput, NotFound
+from server.models import Role
+
+if TYPE_CHECKING:
+    from server.auth import Principal, WorkspaceAccess
+    from server.services import Services
+
+
+class NoArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass(frozen=True, slots=True)
+class CommandContext:
+    """What a command knows about its call: who, where, from which surface."""
+
+    principal: Principal
+    access: WorkspaceAccess
+    services: Services
+    source: str
+    request_id: str | None = None
+
+    @property
+    def workspace_id(self) -> str:
+        return self.access.workspace.id
+
+
+CommandHandler = Callable[[CommandContext, Any], Awaitable[Any]]
+
+
+class CommandInfo(BaseModel):
+    id: str
+    title: str
+    description: str
+    role: Role
+    args_schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    id: str
+    title: str
+    description: str
+    role: Role
+    args_model: type[BaseModel]
+    handler: CommandHandler
+
+    def parse_args(self, args: Any) -> BaseModel:
+        try:
+            return self.args_model.model_validate(args if args is not None else {})
+        except ValidationError as exc:
+            raise InvalidInput(
+                f"bad arguments for {self.id}: {describe_validation_error(exc)}",
+                details=exc.errors(include_url=False, include_context=False),
+            ) from None
+
+    def info(self) -> CommandInfo:
+        return CommandInfo(
+            id=self.id,
+            title=self.title,
+            description=self.description,
+            role=self.role,
+            args_schema=self.args_model.model_json_schema(),
+        )
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """`field.sub: message; other: message` — names the fields, as users need."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"]) or "body"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+class CommandRegistry:
+    def __init__(self) -> None:
+        self._commands: dict[str, Command] = {}
+
+    def command(
+        self, command_id: str, *, title: str, role: Role = Role.editor
+    ) -> Callable[[CommandHandler], CommandHandler]:
+        def register(handler: CommandHandler) -> CommandHandler:
+            self.add(command_id, handler, title=title, role=role)
+            return handler
+
+        return register
+
+    def add(self, command_id: str, handler: CommandHandler, *, title: str, role: Role) -> Command:
+        if command_id in self._commands:
+            raise ValueError(f"command {command_id!r} is already registered")
+        command = Command(
+            id=command_id,
+            title=title,
+            description=inspect.getdoc(handler) or "",
+            role=role,
+            args_model=_args_model(handler),
+            handler=handler,
+        )
+        self._commands[command_id] = command
+        return command
+
+    def get(self, command_id: str) -> Command:
+        try:
+            return self._commands[command_id]
+        except KeyError:
+            raise NotFound(f"unknown command {command_id!r}") from None
+
+    def __iter__(self) -> typing.Iterator[Command]:
+        return iter(sorted(self._commands.values(), key=lambda command: command.id))
+
+    def __contains__(self, command_id: object) -> bool:
+        return command_id in self._commands
+
+
+def _args_model(handler: CommandHandler) -> type[BaseModel]:
+    params = list(inspect.signature(handler).parameters.values())
+    if len(params) < 2:
+        return NoArgs
+    model = params[1].annotation
+    if isinstance(model, str):  # postponed annotations: resolve this one only
+        model = eval(model, handler.__globals__)
+    if not (inspect.isclass(model) and issubclass(model, BaseModel)):
+        raise TypeError(f"{handler.__qualname__}: arguments must be a pydantic model")
+    return model

@@ -1,0 +1,6 @@
+"""The Socket.IO hub: connections, rooms, presence; events in, intents and bus events out."""
+
+from server.hub.presence import PresenceChanged, PresenceEntry, PresentUser
+from server.hub.socket import Hub, SocketSession, room
+
+__all__ = ["Hub", "PresenceChanged", "PresenceEntry", "PresentUser", "SocketSession", "room"]

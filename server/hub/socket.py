@@ -1,0 +1,260 @@
+"""The Socket.IO hub: authenticates connections, keeps rooms and presence, and turns
+socket events into core intents and bus events. It owns no business logic.
+
+Every event is acknowledged with `{"ok": true, "result": …}` or
+`{"ok": false, "error": {"code", "message"}}`; a bad payload never drops the connection.
+
+Events from clients: `workspace:join`, `workspace:leave`, `workspace:broadcast`,
+`command:execute`. Events to clients: `presence`, `workspace:message`,
+`workspace:removed`, `workspace:role`.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qs
+
+import socketio
+from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
+
+from server import metrics
+from server.auth import Principal
+from server.bus import Envelope, Subscription
+from server.config import Settings
+from server.core import CommandIntent, describe_validation_error
+from server.errors import Forbidden, InternalError, NexusError, Unauthorized
+from server.hub._events import BroadcastPayload, ExecutePayload, WorkspaceRef
+from server.hub.presence import PresenceChanged, PresenceEntry
+from server.models import Role
+from server.storage import utcnow
+from server.workspaces import MembershipChanged
+
+if TYPE_CHECKING:
+    from server.services import Services
+
+log = logging.getLogger("nexus.hub")
+
+
+def room(workspace_id: str) -> str:
+    return f"ws:{workspace_id}"
+
+
+@dataclass
+class SocketSession:
+    principal: Principal
+    joined: dict[str, Role] = field(default_factory=dict)  # workspace id → role
+
+
+class Hub:
+    """Made with the settings when the app is built; `attach` hands it the services once
+    they are open (at startup), `close` lets go of them (at shutdown)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._services: Services | None = None
+        manager = (
+            socketio.AsyncRedisManager(settings.redis_url, channel="nexus:socketio")
+            if settings.redis_url
+            else None
+        )
+        self.sio = socketio.AsyncServer(
+            async_mode="asgi",
+            client_manager=manager,
+            cors_allowed_origins=self._origin_allowed,
+            max_http_buffer_size=settings.max_body_bytes,
+            ping_interval=20,
+            ping_timeout=20,
+        )
+        self.sessions: dict[str, SocketSession] = {}
+        self.sio.on("connect", self._connect)
+        self.sio.on("disconnect", self._disconnect)
+        self.on("workspace:join", WorkspaceRef)(self.join)
+        self.on("workspace:leave", WorkspaceRef)(self.leave)
+        self.on("workspace:broadcast", BroadcastPayload)(self.broadcast)
+        self.on("command:execute", ExecutePayload)(self.execute)
+        self._subscription: Subscription | None = None
+
+    @property
+    def services(self) -> Services:
+        if self._services is None:
+            raise Unauthorized("the server is starting")
+        return self._services
+
+    def attach(self, services: Services) -> None:
+        self._services = services
+        self._subscription = services.bus.subscribe(
+            "workspace.*.members", self._membership_changed, name="hub.members"
+        )
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+        for sid in list(self.sessions):
+            await self._forget(sid)
+        self._services = None
+
+    # -- plumbing ---------------------------------------------------------------
+
+    def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        allowed = self.services.origins.allows(origin, environ.get("HTTP_HOST"))
+        if not allowed:
+            metrics.SOCKET_REFUSED.labels("origin").inc()
+            log.warning("refused a socket from origin %s", origin)
+        return allowed
+
+    def on(
+        self, event: str, payload_model: type[BaseModel]
+    ) -> Callable[[Callable[[str, SocketSession, Any], Awaitable[Any]]], Any]:
+        """Register a handler `(sid, session, payload) -> result` with validation and acks."""
+
+        def register(handler: Callable[[str, SocketSession, Any], Awaitable[Any]]) -> Any:
+            @functools.wraps(handler)
+            async def wrapper(sid: str, data: Any = None) -> dict[str, Any]:
+                try:
+                    session = self.sessions.get(sid)
+                    if session is None:
+                        raise Unauthorized("not authenticated")
+                    try:
+                        payload = payload_model.model_validate(data)
+                    except ValidationError as exc:
+                        raise NexusError(describe_validation_error(exc)) from None
+                    result = await handler(sid, session, payload)
+                except NexusError as exc:
+                    metrics.SOCKET_EVENTS.labels(event, exc.code).inc()
+                    return {"ok": False, **exc.to_dict()}
+                except Exception:
+                    log.exception("socket event %s failed", event)
+                    metrics.SOCKET_EVENTS.labels(event, "internal").inc()
+                    return {"ok": False, **InternalError(f"{event} failed").to_dict()}
+                metrics.SOCKET_EVENTS.labels(event, "ok").inc()
+                return {"ok": True, "result": to_jsonable_python(result)}
+
+            self.sio.on(event, wrapper)
+            return handler
+
+        return register
+
+    # -- connection -------------------------------------------------------------
+
+    async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        if not token:
+            token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [None])[0]
+        try:
+            principal = await self.services.authenticator.authenticate(token)
+        except NexusError as exc:
+            metrics.SOCKET_REFUSED.labels("auth").inc()
+            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()["error"]) from None
+        self.sessions[sid] = SocketSession(principal)
+        metrics.SOCKET_CONNECTIONS.inc()
+
+    async def _disconnect(self, sid: str, *_reason: Any) -> None:
+        if sid in self.sessions:
+            metrics.SOCKET_CONNECTIONS.dec()
+        await self._forget(sid)
+
+    async def _forget(self, sid: str) -> None:
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            return
+        for workspace_id in list(session.joined):
+            await self._leave_room(sid, session, workspace_id)
+
+    # -- rooms and presence -----------------------------------------------------
+
+    async def join(self, sid: str, session: SocketSession, payload: WorkspaceRef) -> dict[str, Any]:
+        access = await self.services.access.require(
+            session.principal, payload.workspace, Role.viewer
+        )
+        workspace_id = access.workspace.id
+        session.joined[workspace_id] = access.role
+        await self.sio.enter_room(sid, room(workspace_id))
+        user = session.principal.user
+        await self.services.presence.add(
+            workspace_id,
+            PresenceEntry(
+                sid=sid,
+                user_id=user.id,
+                username=user.username,
+                role=access.role,
+                node=self.services.node_id,
+                joined_at=utcnow(),
+            ),
+        )
+        users = await self._announce_presence(workspace_id)
+        return {"workspace": access.workspace, "role": access.role, "presence": users}
+
+    async def leave(self, sid: str, session: SocketSession, payload: WorkspaceRef) -> dict[str, str]:
+        if payload.workspace not in session.joined:
+            raise NexusError("you have not joined this workspace")
+        await self._leave_room(sid, session, payload.workspace)
+        return {"workspace": payload.workspace}
+
+    async def _leave_room(self, sid: str, session: SocketSession, workspace_id: str) -> None:
+        session.joined.pop(workspace_id, None)
+        await self.sio.leave_room(sid, room(workspace_id))
+        await self.services.presence.remove(workspace_id, sid)
+        await self._announce_presence(workspace_id)
+
+    async def _announce_presence(self, workspace_id: str) -> list[Any]:
+        users = await self.services.presence.users(workspace_id)
+        payload = {"workspace": workspace_id, "users": to_jsonable_python(users)}
+        await self.sio.emit("presence", payload, room=room(workspace_id))
+        await self.services.bus.publish(
+            f"workspace.{workspace_id}.presence",
+            PresenceChanged(workspace_id=workspace_id, users=users),
+        )
+        return payload["users"]
+
+    # -- messages and commands ---------------------------------------------------
+
+    async def broadcast(
+        self, sid: str, session: SocketSession, payload: BroadcastPayload
+    ) -> dict[str, Any]:
+        self._require_joined(session, payload.workspace)
+        message = {
+            "workspace": payload.workspace,
+            "topic": payload.topic,
+            "from": session.principal.user.username,
+            "data": payload.data,
+        }
+        await self.sio.emit("workspace:message", message, room=room(payload.workspace))
+        return {"delivered": True}
+
+    async def execute(self, sid: str, session: SocketSession, payload: ExecutePayload) -> Any:
+        intent = CommandIntent(workspace=payload.workspace, command=payload.command, args=payload.args)
+        return await self.services.core.dispatch(session.principal, intent, source="socket")
+
+    @staticmethod
+    def _require_joined(session: SocketSession, workspace_id: str) -> Role:
+        role = session.joined.get(workspace_id)
+        if role is None:
+            raise Forbidden("join the workspace first")
+        return role
+
+    # -- membership changes from anywhere ---------------------------------------------
+
+    async def _membership_changed(self, envelope: Envelope) -> None:
+        """Keep joined sessions' roles current; a removed member leaves the room."""
+        change = envelope.event
+        if not isinstance(change, MembershipChanged):
+            return
+        for sid, session in list(self.sessions.items()):
+            if session.principal.user.id != change.user_id:
+                continue
+            if change.workspace_id not in session.joined:
+                continue
+            if change.role is None:
+                await self._leave_room(sid, session, change.workspace_id)
+                await self.sio.emit("workspace:removed", {"workspace": change.workspace_id}, to=sid)
+            else:
+                session.joined[change.workspace_id] = change.role
+                await self.sio.emit(
+                    "workspace:role",
+                    {"workspace": change.workspace_id, "role": change.role.value},
+                    to=sid,
+                )

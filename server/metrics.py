@@ -1,0 +1,61 @@
+"""Prometheus metrics for every subsystem, in one registry served at `/metrics`.
+
+Labels stay low-cardinality (route templates, command ids, subscriber names), never
+user names, paths or workspace ids.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+HTTP_REQUESTS = Counter(
+    "nexus_http_requests_total", "REST requests.", ["method", "route", "status"], registry=REGISTRY
+)
+HTTP_LATENCY = Histogram(
+    "nexus_http_request_seconds", "REST request latency.", ["method", "route"], registry=REGISTRY
+)
+LOGINS = Counter("nexus_logins_total", "Login attempts.", ["outcome"], registry=REGISTRY)
+
+SOCKET_CONNECTIONS = Gauge(
+    "nexus_socket_connections", "Open Socket.IO connections on this node.", registry=REGISTRY
+)
+SOCKET_EVENTS = Counter(
+    "nexus_socket_events_total", "Socket.IO events handled.", ["event", "outcome"], registry=REGISTRY
+)
+SOCKET_REFUSED = Counter(
+    "nexus_socket_refused_total", "Socket.IO connections refused.", ["reason"], registry=REGISTRY
+)
+
+BUS_PUBLISHED = Counter(
+    "nexus_bus_published_total", "Events published on the bus by this node.", registry=REGISTRY
+)
+BUS_DELIVERED = Counter(
+    "nexus_bus_delivered_total", "Events handled by subscribers.", ["subscriber"], registry=REGISTRY
+)
+BUS_DROPPED = Counter(
+    "nexus_bus_dropped_total",
+    "Events dropped because a subscriber's queue was full.",
+    ["subscriber"],
+    registry=REGISTRY,
+)
+BUS_HANDLER_ERRORS = Counter(
+    "nexus_bus_handler_errors_total", "Subscriber handlers that raised.", ["subscriber"],
+    registry=REGISTRY,
+)
+BUS_QUEUE_DEPTH = Gauge(
+    "nexus_bus_queue_depth", "Events waiting per subscriber.", ["subscriber"], registry=REGISTRY
+)
+
+COMMANDS = Counter(
+    "nexus_commands_total", "Command executions.", ["command", "source", "outcome"],
+    registry=REGISTRY,
+)
+COMMAND_LATENCY = Histogram(
+    "nexus_command_seconds", "Command execution time.", ["command"], registry=REGISTRY
+)
+
+
+def render() -> bytes:
+    return generate_latest(REGISTRY)

@@ -1,0 +1,87 @@
+"""Everything the server holds for its lifetime, opened and closed in one place."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.auth import AccessControl, Authenticator, OriginPolicy, SlidingWindowLimiter
+from server.bus import Bus, create_bus
+from server.bus._bus import default_node_id
+from server.config import Settings
+from server.core import CommandRegistry, ConsciousnessCore
+from server.hub.presence import MemoryPresence, create_presence
+from server.models import User
+from server.storage import AuditLog, TokenStore, UserStore, WorkspaceStore, create_engine, migrate
+from server.workspaces import WorkspaceService, register_workspace_commands
+
+
+@dataclass
+class Services:
+    settings: Settings
+    node_id: str
+    engine: AsyncEngine
+    users: UserStore
+    tokens: TokenStore
+    workspaces: WorkspaceStore
+    audit: AuditLog
+    bus: Bus
+    presence: MemoryPresence
+    authenticator: Authenticator
+    access: AccessControl
+    origins: OriginPolicy
+    login_limiter: SlidingWindowLimiter
+    workspace_service: WorkspaceService
+    registry: CommandRegistry
+    admin: User
+
+    @functools.cached_property
+    def core(self) -> ConsciousnessCore:
+        return ConsciousnessCore(self, self.registry)
+
+
+@contextlib.asynccontextmanager
+async def open_services(settings: Settings) -> AsyncIterator[Services]:
+    """Open storage (migrated), the bus and presence; close them in reverse order."""
+    node_id = settings.node_id or default_node_id()
+    settings.workspace_root.mkdir(parents=True, exist_ok=True)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(settings.resolved_database_url)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(engine.dispose)
+        await migrate(engine)
+        users, tokens, workspaces = UserStore(engine), TokenStore(engine), WorkspaceStore(engine)
+        audit = AuditLog(engine)
+        admin = await users.ensure_admin()
+        bus = create_bus(settings.redis_url, queue_size=settings.bus_queue_size, node_id=node_id)
+        await bus.start()
+        stack.push_async_callback(bus.close)
+        presence = create_presence(settings.redis_url, node_id)
+        await presence.start()
+        stack.push_async_callback(presence.close)
+        registry = CommandRegistry()
+        register_workspace_commands(registry)
+        yield Services(
+            settings=settings,
+            node_id=node_id,
+            engine=engine,
+            users=users,
+            tokens=tokens,
+            workspaces=workspaces,
+            audit=audit,
+            bus=bus,
+            presence=presence,
+            authenticator=Authenticator(tokens, admin, settings.admin_token),
+            access=AccessControl(workspaces),
+            origins=OriginPolicy(settings.allowed_origins, settings.public_url),
+            login_limiter=SlidingWindowLimiter(settings.login_attempts_per_minute),
+            workspace_service=WorkspaceService(
+                settings.workspace_root.resolve(), workspaces, users, audit, bus
+            ),
+            registry=registry,
+            admin=admin,
+        )
