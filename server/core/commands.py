@@ -108,13 +108,20 @@ class CommandRegistry:
     def add(self, command_id: str, handler: CommandHandler, *, title: str, role: Role) -> Command:
         if command_id in self._commands:
             raise ValueError(f"command {command_id!r} is already registered")
+        args_model = _args_model(handler)
+        call = handler
+        if len(inspect.signature(handler).parameters) < 2:
+
+            async def call(context: CommandContext, _args: Any) -> Any:
+                return await handler(context)  # type: ignore[call-arg]
+
         command = Command(
             id=command_id,
             title=title,
             description=inspect.getdoc(handler) or "",
             role=role,
-            args_model=_args_model(handler),
-            handler=handler,
+            args_model=args_model,
+            handler=call,
         )
         self._commands[command_id] = command
         return command

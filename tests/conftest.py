@@ -1,0 +1,157 @@
+"""Shared fixtures: real PostgreSQL and Redis, and a real NEXUS server on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import tempfile
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import redis.asyncio as aioredis
+import socketio
+import uvicorn
+
+from server.app import create_app
+from server.config import Settings
+from tests._backing import Postgres, Redis, free_port
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+_databases = itertools.count()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres(Path(tempfile.mkdtemp(prefix="nexus-pg-")))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[Redis]:
+    server = Redis()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def redis_url(redis_server: Redis) -> AsyncIterator[str]:
+    client = aioredis.Redis.from_url(redis_server.url)
+    await client.flushall()
+    await client.aclose()
+    yield redis_server.url
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> str:
+    return postgres.create_database(f"nexus_test_{next(_databases)}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each storage test runs on both databases."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}"
+    return str(request.getfixturevalue("postgres_url"))
+
+
+def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": free_port(),
+        "workspace_root": tmp_path / "workspaces",
+        "data_dir": tmp_path / "data",
+        "admin_token": ADMIN_TOKEN,
+        "log_level": "warning",
+    }
+    values.update(overrides)
+    return Settings(**values)
+
+
+@dataclass
+class RunningServer:
+    settings: Settings
+    url: str
+    http: httpx.AsyncClient
+
+    def headers(self, token: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"}
+
+    async def create_user(self, username: str, password: str = "correct horse") -> str:
+        """Create a user as admin and log in; returns the user's token."""
+        response = await self.http.post(
+            "/api/v1/users",
+            json={"username": username, "password": password},
+            headers=self.headers(ADMIN_TOKEN),
+        )
+        assert response.status_code == 201, response.text
+        login = await self.http.post(
+            "/api/v1/auth/login", json={"username": username, "password": password}
+        )
+        assert login.status_code == 200, login.text
+        return str(login.json()["token"])
+
+    async def create_workspace(self, token: str, name: str = "demo") -> dict[str, Any]:
+        response = await self.http.post(
+            "/api/v1/workspaces", json={"name": name}, headers=self.headers(token)
+        )
+        assert response.status_code == 201, response.text
+        return dict(response.json())
+
+    async def add_member(self, owner: str, workspace_id: str, username: str, role: str) -> None:
+        response = await self.http.post(
+            f"/api/v1/workspaces/{workspace_id}/members",
+            json={"username": username, "role": role},
+            headers=self.headers(owner),
+        )
+        assert response.status_code in (200, 201), response.text
+
+    async def socket(self, token: str | None, **kwargs: Any) -> socketio.AsyncClient:
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(
+            self.url, auth={"token": token} if token else None, transports=["websocket"],
+            wait_timeout=5, **kwargs
+        )
+        return client
+
+
+@contextlib.asynccontextmanager
+async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
+    """A real uvicorn server running the NEXUS app in this event loop."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        lifespan="on",
+        ws="websockets-sansio",
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    async with asyncio.timeout(30):
+        while not server.started:
+            if task.done():
+                task.result()
+                raise RuntimeError("server stopped during startup")
+            await asyncio.sleep(0.01)
+    url = f"http://{settings.host}:{settings.port}"
+    try:
+        async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+            yield RunningServer(settings, url, http)
+    finally:
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture
+async def nexus(tmp_path: Path) -> AsyncIterator[RunningServer]:
+    """A NEXUS server with embedded defaults (SQLite, in-process bus)."""
+    async with serve(make_settings(tmp_path)) as running:
+        yield running
