@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-import redis.asyncio as aioredis
+import redis
 import socketio
 import uvicorn
 
@@ -42,11 +42,11 @@ def redis_server() -> Iterator[Redis]:
 
 
 @pytest.fixture
-async def redis_url(redis_server: Redis) -> AsyncIterator[str]:
-    client = aioredis.Redis.from_url(redis_server.url)
-    await client.flushall()
-    await client.aclose()
-    yield redis_server.url
+def redis_url(redis_server: Redis) -> str:
+    """The session's Redis, emptied for this test."""
+    with redis.Redis.from_url(redis_server.url) as client:
+        client.flushall()
+    return redis_server.url
 
 
 @pytest.fixture

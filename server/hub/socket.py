@@ -27,7 +27,7 @@ from server.auth import Principal
 from server.bus import Envelope, Subscription
 from server.config import Settings
 from server.core import CommandIntent, describe_validation_error
-from server.errors import Forbidden, InternalError, NexusError, Unauthorized
+from server.errors import Forbidden, InternalError, InvalidInput, NexusError, Unauthorized
 from server.hub._events import BroadcastPayload, ExecutePayload, WorkspaceRef
 from server.hub.presence import PresenceChanged, PresenceEntry
 from server.models import Role
@@ -121,7 +121,7 @@ class Hub:
                     try:
                         payload = payload_model.model_validate(data)
                     except ValidationError as exc:
-                        raise NexusError(describe_validation_error(exc)) from None
+                        raise InvalidInput(describe_validation_error(exc)) from None
                     result = await handler(sid, session, payload)
                 except NexusError as exc:
                     metrics.SOCKET_EVENTS.labels(event, exc.code).inc()
@@ -148,7 +148,7 @@ class Hub:
             principal = await self.services.authenticator.authenticate(token)
         except NexusError as exc:
             metrics.SOCKET_REFUSED.labels("auth").inc()
-            raise socketio.exceptions.ConnectionRefusedError(exc.to_dict()["error"]) from None
+            raise socketio.exceptions.ConnectionRefusedError(exc.message, {"code": exc.code}) from None
         self.sessions[sid] = SocketSession(principal)
         metrics.SOCKET_CONNECTIONS.inc()
 

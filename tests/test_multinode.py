@@ -1,0 +1,179 @@
+"""Two real server processes sharing one PostgreSQL and one Redis behave as one service."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+import socketio
+
+from tests._backing import free_port
+from tests.conftest import ADMIN_TOKEN
+from tests.test_hub import Inbox, usernames
+
+
+class Node:
+    def __init__(self, name: str, tmp: Path, database_url: str, redis_url: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {
+            **os.environ,
+            "NEXUS_DATABASE_URL": database_url,
+            "NEXUS_REDIS_URL": redis_url,
+            "NEXUS_ADMIN_TOKEN": ADMIN_TOKEN,
+            "NEXUS_NODE_ID": name,
+            "NEXUS_LOG_LEVEL": "warning",
+        }
+        self.log = (tmp / f"{name}.log").open("wb")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(self.port),
+             "--workspace-root", str(tmp / "workspaces"), "--data-dir", str(tmp / name)],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+
+    async def ready(self) -> None:
+        async with httpx.AsyncClient() as http, asyncio.timeout(60):
+            while True:
+                if self.process.poll() is not None:
+                    raise RuntimeError(f"node exited with {self.process.returncode}")
+                try:
+                    if (await http.get(self.url + "/healthz")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.log.close()
+
+
+@pytest.fixture
+def nodes(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[tuple[Node, Node]]:
+    pair = (
+        Node("node-a", tmp_path, postgres_url, redis_url),
+        Node("node-b", tmp_path, postgres_url, redis_url),
+    )
+    yield pair
+    for node in pair:
+        node.stop()
+
+
+async def connect(url: str, token: str) -> socketio.AsyncClient:
+    client = socketio.AsyncClient(reconnection=False)
+    await client.connect(url, auth={"token": token}, transports=["websocket"], wait_timeout=10)
+    return client
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        yield client
+
+
+async def test_clients_on_two_nodes_share_presence_and_broadcasts(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient
+) -> None:
+    node_a, node_b = nodes
+    await asyncio.gather(node_a.ready(), node_b.ready())
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+    # Users made on one node log in on the other: one database.
+    for name in ("alice", "bob"):
+        created = await http.post(
+            node_a.url + "/api/v1/users", json={"username": name, "password": "password-1"},
+            headers=admin,
+        )
+        assert created.status_code == 201
+    tokens = {}
+    for name, node in (("alice", node_a), ("bob", node_b)):
+        login = await http.post(
+            node.url + "/api/v1/auth/login", json={"username": name, "password": "password-1"}
+        )
+        tokens[name] = login.json()["token"]
+    workspace = (
+        await http.post(
+            node_a.url + "/api/v1/workspaces", json={"name": "shared"},
+            headers={"Authorization": f"Bearer {tokens['alice']}"},
+        )
+    ).json()
+    await http.post(
+        node_a.url + f"/api/v1/workspaces/{workspace['id']}/members",
+        json={"username": "bob", "role": "editor"},
+        headers={"Authorization": f"Bearer {tokens['alice']}"},
+    )
+
+    alice = await connect(node_a.url, tokens["alice"])
+    bob = await connect(node_b.url, tokens["bob"])
+    alice_inbox = Inbox(alice, "presence", "workspace:message")
+    bob_inbox = Inbox(bob, "presence", "workspace:message", "workspace:role")
+    assert (await alice.call("workspace:join", {"workspace": workspace["id"]}))["ok"]
+    joined = await bob.call("workspace:join", {"workspace": workspace["id"]})
+    assert usernames({"users": joined["result"]["presence"]}) == {"alice", "bob"}
+    await alice_inbox.wait_for("presence", lambda p: usernames(p) == {"alice", "bob"})
+
+    await alice.call("workspace:broadcast", {"workspace": workspace["id"], "data": "from a"})
+    await bob.call("workspace:broadcast", {"workspace": workspace["id"], "data": "from b"})
+    assert (await bob_inbox.wait_for("workspace:message", lambda m: m["from"] == "alice"))[
+        "data"
+    ] == "from a"
+    assert (await alice_inbox.wait_for("workspace:message", lambda m: m["from"] == "bob"))[
+        "data"
+    ] == "from b"
+
+    # A role change made through node A reaches bob's session on node B over the bus.
+    await http.post(
+        node_a.url + f"/api/v1/workspaces/{workspace['id']}/members",
+        json={"username": "bob", "role": "viewer"},
+        headers={"Authorization": f"Bearer {tokens['alice']}"},
+    )
+    assert (await bob_inbox.wait_for("workspace:role"))["role"] == "viewer"
+
+    present = await http.get(
+        node_b.url + f"/api/v1/workspaces/{workspace['id']}/presence",
+        headers={"Authorization": f"Bearer {tokens['bob']}"},
+    )
+    assert {u["username"] for u in present.json()} == {"alice", "bob"}
+
+    await bob.disconnect()
+    await alice_inbox.wait_for("presence", lambda p: usernames(p) == {"alice"})
+    await alice.disconnect()
+
+
+async def test_a_killed_node_drops_out_of_presence(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient
+) -> None:
+    node_a, node_b = nodes
+    await asyncio.gather(node_a.ready(), node_b.ready())
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    workspace = (
+        await http.post(node_a.url + "/api/v1/workspaces", json={"name": "w"}, headers=admin)
+    ).json()
+    on_a = await connect(node_a.url, ADMIN_TOKEN)
+    on_b = await connect(node_b.url, ADMIN_TOKEN)
+    await on_a.call("workspace:join", {"workspace": workspace["id"]})
+    joined = await on_b.call("workspace:join", {"workspace": workspace["id"]})
+    assert joined["result"]["presence"][0]["connections"] == 2
+
+    node_a.process.kill()  # no goodbye: its heartbeat stops
+    node_a.process.wait()
+    url = node_b.url + f"/api/v1/workspaces/{workspace['id']}/presence"
+    async with asyncio.timeout(30):
+        while (await http.get(url, headers=admin)).json()[0]["connections"] != 1:
+            await asyncio.sleep(0.5)
+    await on_b.disconnect()
+    await on_a.disconnect()
