@@ -111,7 +111,9 @@ def create_app(settings: Settings | None = None) -> Any:
         Route("/openapi.json", openapi),
         *starlette_routes(ENDPOINTS),
     ]
-    web = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error})
+    web = Starlette(
+        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    )
     web.state.openapi = build_openapi(ENDPOINTS, title="NEXUS", version=nexus_version())
     web.state.hub = hub
     return socketio.ASGIApp(hub.sio, other_asgi_app=web)

@@ -72,7 +72,9 @@ async def _add_user(settings: Settings, username: str, admin: bool, password: st
     engine = create_engine(settings.resolved_database_url)
     try:
         await migrate(engine)
-        user = await UserStore(engine).create(username, await hash_password(password), is_admin=admin)
+        user = await UserStore(engine).create(
+            username, await hash_password(password), is_admin=admin
+        )
         print(f"created user {user.username} (id {user.id})")
     finally:
         await engine.dispose()
@@ -83,7 +85,9 @@ def main(argv: list[str] | None = None) -> None:
     commands = parser.add_subparsers(dest="command", required=True)
     _add_setting_flags(commands.add_parser("serve", help="start the server"))
     _add_setting_flags(commands.add_parser("migrate", help="apply database migrations"))
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
     add = user.add_parser("add", help="create a user (password read from stdin or a prompt)")
     add.add_argument("username")
     add.add_argument("--admin", action="store_true")

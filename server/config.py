@@ -49,9 +49,7 @@ class Settings(BaseSettings):
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     log_format: str = Field("text", description="`text` or `json` (one object per line).")
-    token_ttl_hours: float = Field(
-        24 * 7, gt=0, description="Lifetime of a login token, in hours."
-    )
+    token_ttl_hours: float = Field(24 * 7, gt=0, description="Lifetime of a login token, in hours.")
     login_attempts_per_minute: int = Field(
         10, ge=1, description="Login attempts allowed per client address and per user name."
     )

@@ -22,7 +22,10 @@ SOCKET_CONNECTIONS = Gauge(
     "nexus_socket_connections", "Open Socket.IO connections on this node.", registry=REGISTRY
 )
 SOCKET_EVENTS = Counter(
-    "nexus_socket_events_total", "Socket.IO events handled.", ["event", "outcome"], registry=REGISTRY
+    "nexus_socket_events_total",
+    "Socket.IO events handled.",
+    ["event", "outcome"],
+    registry=REGISTRY,
 )
 SOCKET_REFUSED = Counter(
     "nexus_socket_refused_total", "Socket.IO connections refused.", ["reason"], registry=REGISTRY
@@ -41,7 +44,9 @@ BUS_DROPPED = Counter(
     registry=REGISTRY,
 )
 BUS_HANDLER_ERRORS = Counter(
-    "nexus_bus_handler_errors_total", "Subscriber handlers that raised.", ["subscriber"],
+    "nexus_bus_handler_errors_total",
+    "Subscriber handlers that raised.",
+    ["subscriber"],
     registry=REGISTRY,
 )
 BUS_QUEUE_DEPTH = Gauge(
@@ -49,7 +54,9 @@ BUS_QUEUE_DEPTH = Gauge(
 )
 
 COMMANDS = Counter(
-    "nexus_commands_total", "Command executions.", ["command", "source", "outcome"],
+    "nexus_commands_total",
+    "Command executions.",
+    ["command", "source", "outcome"],
     registry=REGISTRY,
 )
 COMMAND_LATENCY = Histogram(

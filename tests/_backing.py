@@ -64,18 +64,42 @@ class Postgres:
             os.chown(self.base, record.pw_uid, record.pw_gid)
         subprocess.run(
             self._as_postgres(
-                [str(self.bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                 "--no-sync", "-E", "UTF8"]
+                [
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(data),
+                    "-U",
+                    "postgres",
+                    "--auth=trust",
+                    "--no-sync",
+                    "-E",
+                    "UTF8",
+                ]
             ),
             check=True,
             stdout=subprocess.DEVNULL,
         )
         self.process = subprocess.Popen(
             self._as_postgres(
-                [str(self.bindir / "postgres"), "-D", str(data), "-p", str(self.port),
-                 "-h", "127.0.0.1", "-k", str(self.base), "-c", "fsync=off",
-                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                 "-c", "max_connections=200"]
+                [
+                    str(self.bindir / "postgres"),
+                    "-D",
+                    str(data),
+                    "-p",
+                    str(self.port),
+                    "-h",
+                    "127.0.0.1",
+                    "-k",
+                    str(self.base),
+                    "-c",
+                    "fsync=off",
+                    "-c",
+                    "synchronous_commit=off",
+                    "-c",
+                    "full_page_writes=off",
+                    "-c",
+                    "max_connections=200",
+                ]
             ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -89,8 +113,21 @@ class Postgres:
 
     def psql(self, sql: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(
-            [str(self.bindir / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres",
-             "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
+            [
+                str(self.bindir / "psql"),
+                "-h",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "-U",
+                "postgres",
+                "-d",
+                "postgres",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-qc",
+                sql,
+            ],
             capture_output=True,
         )
 
@@ -122,8 +159,19 @@ class Redis:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            [str(self.binary), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--protected-mode", "no"],
+            [
+                str(self.binary),
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--protected-mode",
+                "no",
+            ],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

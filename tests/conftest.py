@@ -116,8 +116,11 @@ class RunningServer:
     async def socket(self, token: str | None, **kwargs: Any) -> socketio.AsyncClient:
         client = socketio.AsyncClient(reconnection=False)
         await client.connect(
-            self.url, auth={"token": token} if token else None, transports=["websocket"],
-            wait_timeout=5, **kwargs
+            self.url,
+            auth={"token": token} if token else None,
+            transports=["websocket"],
+            wait_timeout=5,
+            **kwargs,
         )
         return client
 

@@ -89,7 +89,9 @@ async def test_roles_are_enforced(nexus: RunningServer) -> None:
     assert remove.status_code == 409
     # Promoting bob then lets alice step down.
     await nexus.add_member(alice, workspace["id"], "bob", "owner")
-    assert (await nexus.http.delete(f"{members_url}/alice", headers=bearer(alice))).status_code == 204
+    assert (
+        await nexus.http.delete(f"{members_url}/alice", headers=bearer(alice))
+    ).status_code == 204
 
 
 async def test_unknown_workspace_is_404(nexus: RunningServer) -> None:
@@ -168,7 +170,9 @@ async def test_bad_input_is_rejected_and_changes_nothing(nexus: RunningServer) -
     before = (await nexus.http.get("/api/v1/users", headers=ADMIN)).json()
 
     malformed = await nexus.http.post(
-        "/api/v1/users", content=b'{"username": "x",', headers={**ADMIN, "Content-Type": "application/json"}
+        "/api/v1/users",
+        content=b'{"username": "x",',
+        headers={**ADMIN, "Content-Type": "application/json"},
     )
     assert malformed.status_code == 422
     assert "malformed JSON" in malformed.json()["error"]["message"]

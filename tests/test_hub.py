@@ -84,7 +84,12 @@ async def test_join_presence_broadcast_and_leave(nexus: RunningServer) -> None:
     )
     assert sent["ok"]
     message = await alice_inbox.wait_for("workspace:message")
-    assert message == {"workspace": workspace["id"], "topic": "ping", "from": "bob", "data": {"x": 1}}
+    assert message == {
+        "workspace": workspace["id"],
+        "topic": "ping",
+        "from": "bob",
+        "data": {"x": 1},
+    }
 
     left = await bob.call("workspace:leave", {"workspace": workspace["id"]})
     assert left["ok"]
@@ -93,7 +98,9 @@ async def test_join_presence_broadcast_and_leave(nexus: RunningServer) -> None:
     await alice.call("workspace:broadcast", {"workspace": workspace["id"], "data": "after"})
     await alice_inbox.wait_for("workspace:message", lambda m: m["data"] == "after")
     await asyncio.sleep(0.1)
-    assert not any(m[1]["data"] == "after" for m in bob_inbox.received if m[0] == "workspace:message")
+    assert not any(
+        m[1]["data"] == "after" for m in bob_inbox.received if m[0] == "workspace:message"
+    )
 
     await bob.call("workspace:join", {"workspace": workspace["id"]})
     await alice_inbox.wait_for("presence", lambda p: usernames(p) == {"alice", "bob"})
@@ -109,8 +116,12 @@ async def test_two_tabs_of_one_user_count_as_two_connections(nexus: RunningServe
     await first.call("workspace:join", {"workspace": workspace["id"]})
     joined = await second.call("workspace:join", {"workspace": workspace["id"]})
     assert joined["result"]["presence"] == [
-        {"user_id": joined["result"]["presence"][0]["user_id"], "username": "alice",
-         "role": "owner", "connections": 2}
+        {
+            "user_id": joined["result"]["presence"][0]["user_id"],
+            "username": "alice",
+            "role": "owner",
+            "connections": 2,
+        }
     ]
     listed = await nexus.http.get(
         f"/api/v1/workspaces/{workspace['id']}/presence", headers=nexus.headers(token)
@@ -126,7 +137,10 @@ async def test_joining_needs_membership(nexus: RunningServer) -> None:
     workspace = await nexus.create_workspace(alice_token)
     mallory = await nexus.socket(mallory_token)
     refused = await mallory.call("workspace:join", {"workspace": workspace["id"]})
-    assert refused == {"ok": False, "error": {"code": "forbidden", "message": refused["error"]["message"]}}
+    assert refused == {
+        "ok": False,
+        "error": {"code": "forbidden", "message": refused["error"]["message"]},
+    }
     unknown = await mallory.call("workspace:join", {"workspace": "does-not-exist"})
     assert unknown["error"]["code"] == "not_found"
     # Not joined: cannot broadcast into the room either.
@@ -136,7 +150,9 @@ async def test_joining_needs_membership(nexus: RunningServer) -> None:
     await mallory.disconnect()
 
 
-async def test_bad_payloads_get_error_acks_and_the_connection_survives(nexus: RunningServer) -> None:
+async def test_bad_payloads_get_error_acks_and_the_connection_survives(
+    nexus: RunningServer,
+) -> None:
     client = await nexus.socket(ADMIN_TOKEN)
     cases = [
         (None, "valid dictionary"),

@@ -33,8 +33,18 @@ class Node:
         }
         self.log = (tmp / f"{name}.log").open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(self.port),
-             "--workspace-root", str(tmp / "workspaces"), "--data-dir", str(tmp / name)],
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "serve",
+                "--port",
+                str(self.port),
+                "--workspace-root",
+                str(tmp / "workspaces"),
+                "--data-dir",
+                str(tmp / name),
+            ],
             env=env,
             stdout=self.log,
             stderr=subprocess.STDOUT,
@@ -95,7 +105,8 @@ async def test_clients_on_two_nodes_share_presence_and_broadcasts(
     # Users made on one node log in on the other: one database.
     for name in ("alice", "bob"):
         created = await http.post(
-            node_a.url + "/api/v1/users", json={"username": name, "password": "password-1"},
+            node_a.url + "/api/v1/users",
+            json={"username": name, "password": "password-1"},
             headers=admin,
         )
         assert created.status_code == 201
@@ -107,7 +118,8 @@ async def test_clients_on_two_nodes_share_presence_and_broadcasts(
         tokens[name] = login.json()["token"]
     workspace = (
         await http.post(
-            node_a.url + "/api/v1/workspaces", json={"name": "shared"},
+            node_a.url + "/api/v1/workspaces",
+            json={"name": "shared"},
             headers={"Authorization": f"Bearer {tokens['alice']}"},
         )
     ).json()

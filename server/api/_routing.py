@@ -103,7 +103,9 @@ class Api:
         def register(handler: Handler) -> Handler:
             summary = (handler.__doc__ or handler.__name__).strip().splitlines()[0]
             self.endpoints.append(
-                Endpoint(method, path, handler, body, response, status, auth, summary, [self.tag], query)
+                Endpoint(
+                    method, path, handler, body, response, status, auth, summary, [self.tag], query
+                )
             )
             return handler
 
@@ -125,7 +127,8 @@ def starlette_routes(endpoints: list[Endpoint]) -> list[Route]:
     for endpoint in endpoints:
         by_path.setdefault(endpoint.path, {})[endpoint.method] = endpoint
     return [
-        Route(path, _dispatcher(methods), methods=list(methods)) for path, methods in by_path.items()
+        Route(path, _dispatcher(methods), methods=list(methods))
+        for path, methods in by_path.items()
     ]
 
 

@@ -57,7 +57,10 @@ async def create_user(call: ApiCall) -> User:
         body.username, await hash_password(body.password), is_admin=body.is_admin
     )
     await call.services.audit.record(
-        "user.create", user=call.user.user, source="rest", detail={"username": body.username},
+        "user.create",
+        user=call.user.user,
+        source="rest",
+        detail={"username": body.username},
         request_id=call.request_id,
     )
     return user
@@ -120,7 +123,10 @@ async def create_token(call: ApiCall) -> NewToken:
         call.user.user.id, kind="api_key", ttl=ttl, name=body.name
     )
     await call.services.audit.record(
-        "token.create", user=call.user.user, source="rest", detail={"name": body.name},
+        "token.create",
+        user=call.user.user,
+        source="rest",
+        detail={"name": body.name},
         request_id=call.request_id,
     )
     return NewToken(token=token, info=info)

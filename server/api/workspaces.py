@@ -55,7 +55,10 @@ async def delete_workspace(call: ApiCall) -> None:
     access = await call.services.access.require(call.user, call.params["workspace_id"], Role.owner)
     await call.services.workspaces.delete(access.workspace.id)
     await call.services.audit.record(
-        "workspace.delete", user=call.user.user, source="rest", workspace_id=access.workspace.id,
+        "workspace.delete",
+        user=call.user.user,
+        source="rest",
+        workspace_id=access.workspace.id,
         request_id=call.request_id,
     )
 
@@ -97,4 +100,6 @@ async def presence(call: ApiCall) -> list[PresentUser]:
 async def audit(call: ApiCall) -> list[AuditEntry]:
     """The workspace's audit trail, newest first (owner)."""
     access = await call.services.access.require(call.user, call.params["workspace_id"], Role.owner)
-    return await call.services.audit.entries(workspace_id=access.workspace.id, limit=call.query.limit)
+    return await call.services.audit.entries(
+        workspace_id=access.workspace.id, limit=call.query.limit
+    )

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.auth.principal import Principal
-from server.models import Role
 from server.errors import Forbidden
-from server.models import Workspace
+from server.models import Role, Workspace
 from server.storage import WorkspaceStore
 
 
@@ -21,7 +20,9 @@ class AccessControl:
     def __init__(self, workspaces: WorkspaceStore) -> None:
         self.workspaces = workspaces
 
-    async def require(self, principal: Principal, workspace_id: str, needed: Role) -> WorkspaceAccess:
+    async def require(
+        self, principal: Principal, workspace_id: str, needed: Role
+    ) -> WorkspaceAccess:
         """The caller's access to a workspace: `NotFound` if it does not exist, `Forbidden`
         if the caller's role is below `needed`. Admins act as owners everywhere."""
         workspace = await self.workspaces.get(workspace_id)

@@ -39,7 +39,9 @@ class SlidingWindowLimiter:
         return hits
 
     def _prune(self, now: float) -> None:
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window]:
+        for key in [
+            k for k, hits in self._hits.items() if not hits or hits[-1] <= now - self.window
+        ]:
             del self._hits[key]
         while len(self._hits) >= self.max_keys:
             self._hits.pop(next(iter(self._hits)))

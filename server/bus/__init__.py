@@ -1,10 +1,10 @@
 """The event bus: typed events, wildcard topics, request/reply, bounded queues.
 
-    bus = Bus()                       # or RedisBus(url) across nodes
-    await bus.start()
-    bus.subscribe("workspace.*.presence", on_presence)
-    await bus.publish("workspace.ab12.presence", PresenceChanged(...))
-    reply = await bus.request("core.ping", Ping(), timeout=1.0)
+bus = Bus()                       # or RedisBus(url) across nodes
+await bus.start()
+bus.subscribe("workspace.*.presence", on_presence)
+await bus.publish("workspace.ab12.presence", PresenceChanged(...))
+reply = await bus.request("core.ping", Ping(), timeout=1.0)
 """
 
 from server.bus._bus import Bus, BusTimeout, RemoteError

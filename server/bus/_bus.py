@@ -87,7 +87,7 @@ class Bus:
         subscription = Subscription(
             pattern,
             handler,
-            name=name or getattr(handler, "__qualname__", pattern),
+            name=name or str(getattr(handler, "__qualname__", pattern)),
             queue_size=queue_size or self.queue_size,
             policy=policy,
             on_close=self._forget,
@@ -100,7 +100,7 @@ class Bus:
         subscription = Subscription(
             topic,
             responder,
-            name=name or getattr(responder, "__qualname__", topic),
+            name=name or str(getattr(responder, "__qualname__", topic)),
             queue_size=self.queue_size,
             policy=OverflowPolicy.drop_newest,
             on_result=self._send_reply,

@@ -96,11 +96,6 @@ class Subscription:
             if self._on_result is not None:
                 await self._on_result(envelope, exc)
 
-    async def idle(self) -> None:
-        """Wait until everything queued so far has been handled (for tests and shutdown)."""
-        while self._queue or self._ready.is_set():
-            await asyncio.sleep(0.001)
-
     def close(self) -> None:
         self._task.cancel()
         self._queue.clear()

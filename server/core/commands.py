@@ -44,7 +44,8 @@ class CommandContext:
         return self.access.workspace.id
 
 
-CommandHandler = Callable[[CommandContext, Any], Awaitable[Any]]
+# `(context)` or `(context, args)`; the registry calls both as `(context, args)`.
+CommandHandler = Callable[..., Awaitable[Any]]
 
 
 class CommandInfo(BaseModel):
@@ -113,7 +114,7 @@ class CommandRegistry:
         if len(inspect.signature(handler).parameters) < 2:
 
             async def call(context: CommandContext, _args: Any) -> Any:
-                return await handler(context)  # type: ignore[call-arg]
+                return await handler(context)
 
         command = Command(
             id=command_id,

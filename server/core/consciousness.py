@@ -117,7 +117,10 @@ class ConsciousnessCore:
             source=context.source,
             ok=error is None,
             workspace_id=context.workspace_id,
-            detail={"args": args.model_dump(mode="json"), "error": error and error.message},
+            detail={
+                "args": args.model_dump(mode="json"),
+                "error": error.message if error else None,
+            },
             request_id=context.request_id,
         )
         await self.services.bus.publish(
@@ -128,7 +131,7 @@ class ConsciousnessCore:
                 username=user.username,
                 source=context.source,
                 ok=error is None,
-                error=error and error.message,
+                error=error.message if error else None,
                 duration_ms=round(elapsed * 1000, 3),
             ),
         )

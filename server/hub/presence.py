@@ -150,7 +150,13 @@ class RedisPresence(MemoryPresence):
         raw = await self._redis.hgetall(self._key(workspace_id))
         entries = [PresenceEntry.model_validate_json(value) for value in raw.values()]
         nodes = sorted({entry.node for entry in entries})
-        alive = dict(zip(nodes, await self._redis.mget([self._node_key(n) for n in nodes]) if nodes else [], strict=True))
+        alive = dict(
+            zip(
+                nodes,
+                await self._redis.mget([self._node_key(n) for n in nodes]) if nodes else [],
+                strict=True,
+            )
+        )
         stale = [entry.sid for entry in entries if not alive.get(entry.node)]
         if stale:
             await self._redis.hdel(self._key(workspace_id), *stale)

@@ -148,7 +148,9 @@ class Hub:
             principal = await self.services.authenticator.authenticate(token)
         except NexusError as exc:
             metrics.SOCKET_REFUSED.labels("auth").inc()
-            raise socketio.exceptions.ConnectionRefusedError(exc.message, {"code": exc.code}) from None
+            raise socketio.exceptions.ConnectionRefusedError(
+                exc.message, {"code": exc.code}
+            ) from None
         self.sessions[sid] = SocketSession(principal)
         metrics.SOCKET_CONNECTIONS.inc()
 
@@ -188,7 +190,9 @@ class Hub:
         users = await self._announce_presence(workspace_id)
         return {"workspace": access.workspace, "role": access.role, "presence": users}
 
-    async def leave(self, sid: str, session: SocketSession, payload: WorkspaceRef) -> dict[str, str]:
+    async def leave(
+        self, sid: str, session: SocketSession, payload: WorkspaceRef
+    ) -> dict[str, str]:
         if payload.workspace not in session.joined:
             raise NexusError("you have not joined this workspace")
         await self._leave_room(sid, session, payload.workspace)
@@ -226,7 +230,9 @@ class Hub:
         return {"delivered": True}
 
     async def execute(self, sid: str, session: SocketSession, payload: ExecutePayload) -> Any:
-        intent = CommandIntent(workspace=payload.workspace, command=payload.command, args=payload.args)
+        intent = CommandIntent(
+            workspace=payload.workspace, command=payload.command, args=payload.args
+        )
         return await self.services.core.dispatch(session.principal, intent, source="socket")
 
     @staticmethod

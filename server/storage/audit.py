@@ -42,7 +42,9 @@ class AuditLog:
                 )
             )
 
-    async def entries(self, *, workspace_id: str | None = None, limit: int = 100) -> list[AuditEntry]:
+    async def entries(
+        self, *, workspace_id: str | None = None, limit: int = 100
+    ) -> list[AuditEntry]:
         query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
         if workspace_id is not None:
             query = query.where(audit_log.c.workspace_id == workspace_id)

@@ -63,7 +63,9 @@ class TokenStore:
     async def resolve(self, secret: str) -> tuple[User, TokenInfo]:
         """The user a secret belongs to; `Unauthorized` saying why when it is not valid."""
         query = (
-            select(tokens, users.c.username, users.c.is_admin, users.c.created_at.label("u_created"))
+            select(
+                tokens, users.c.username, users.c.is_admin, users.c.created_at.label("u_created")
+            )
             .join(users, users.c.id == tokens.c.user_id)
             .where(tokens.c.token_hash == hash_secret(secret))
         )

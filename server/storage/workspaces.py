@@ -7,11 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import Row, delete, func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from server.models import Role
 from server.errors import Conflict, NotFound
-from server.models import Member, Workspace
+from server.models import Member, Role, Workspace
 from server.storage.database import as_utc, utcnow
 from server.storage.tables import memberships, users, workspaces
 
@@ -83,7 +82,9 @@ class WorkspaceStore:
 
     async def delete(self, workspace_id: str) -> None:
         async with self.engine.begin() as conn:
-            await conn.execute(delete(memberships).where(memberships.c.workspace_id == workspace_id))
+            await conn.execute(
+                delete(memberships).where(memberships.c.workspace_id == workspace_id)
+            )
             result = await conn.execute(delete(workspaces).where(workspaces.c.id == workspace_id))
         if result.rowcount == 0:
             raise NotFound(f"no workspace with id {workspace_id!r}")
@@ -168,7 +169,7 @@ class WorkspaceStore:
             )
 
     @staticmethod
-    async def _keep_an_owner(conn, workspace_id: str) -> None:  # type: ignore[no-untyped-def]
+    async def _keep_an_owner(conn: AsyncConnection, workspace_id: str) -> None:
         owners = (
             await conn.execute(
                 select(func.count())
