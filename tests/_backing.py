@@ -51,16 +51,26 @@ class Postgres:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
+    @staticmethod
+    def _service_user() -> str:
+        """PostgreSQL refuses to run as root; the Debian package's `postgres` user, else
+        `nobody`."""
+        try:
+            pwd.getpwnam("postgres")
+            return "postgres"
+        except KeyError:
+            return "nobody"
+
     def _as_postgres(self, argv: list[str]) -> list[str]:
         if os.getuid() != 0:
             return argv
-        return ["runuser", "-u", "postgres", "--", *argv]
+        return ["runuser", "-u", self._service_user(), "--", *argv]
 
     def start(self) -> None:
         data = self.base / "data"
         self.base.mkdir(parents=True, exist_ok=True)
         if os.getuid() == 0:
-            record = pwd.getpwnam("postgres")
+            record = pwd.getpwnam(self._service_user())
             os.chown(self.base, record.pw_uid, record.pw_gid)
         subprocess.run(
             self._as_postgres(
