@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         1000, ge=1, description="Events buffered per bus subscriber before the oldest is dropped."
     )
     node_id: str | None = Field(
-        None, description="This process's name among several nodes (default: host:pid)."
+        None,
+        description="This process's name among several nodes (default: host:pid:random).",
     )
 
     @field_validator("allowed_origins", mode="before")
@@ -76,6 +77,14 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"debug", "info", "warning", "error"}:
             raise ValueError("log_level must be debug, info, warning or error")
+        return value
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"text", "json"}:
+            raise ValueError("log_format must be text or json")
         return value
 
     @property

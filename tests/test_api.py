@@ -272,3 +272,19 @@ async def test_commands_over_rest_are_checked_and_audited(nexus: RunningServer) 
     assert [a for a in actions if a[0] == "command:workspace.setMember"] == [
         ("command:workspace.setMember", "alice", True)
     ]
+
+
+async def test_a_workspace_cannot_adopt_a_symlink_leading_outside(nexus: RunningServer) -> None:
+    root = nexus.settings.workspace_root
+    outside = root.parent / "outside"
+    outside.mkdir()
+    (root / "sneaky").symlink_to(outside)
+    response = await nexus.http.post("/api/v1/workspaces", json={"name": "sneaky"}, headers=ADMIN)
+    assert response.status_code == 403
+    assert (await nexus.http.get("/api/v1/workspaces", headers=ADMIN)).json() == []
+    # An ordinary folder already on disk is adopted as it is.
+    (root / "existing").mkdir()
+    (root / "existing" / "main.py").write_text("print('hi')\n")
+    adopted = await nexus.http.post("/api/v1/workspaces", json={"name": "existing"}, headers=ADMIN)
+    assert adopted.status_code == 201
+    assert (Path(adopted.json()["path"]) / "main.py").read_text() == "print('hi')\n"

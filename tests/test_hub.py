@@ -198,6 +198,12 @@ async def test_commands_over_the_socket_use_the_callers_role(nexus: RunningServe
         f"/api/v1/workspaces/{workspace['id']}/members", headers=nexus.headers(alice_token)
     )
     assert "carol" not in {m["username"] for m in members.json()}
+    audit = await nexus.http.get(
+        f"/api/v1/workspaces/{workspace['id']}/audit", headers=nexus.headers(alice_token)
+    )
+    socket_entries = [e for e in audit.json() if e["source"] == "socket"]
+    assert [e["action"] for e in socket_entries] == ["command:workspace.info"]
+    assert socket_entries[0]["username"] == "bob" and socket_entries[0]["request_id"]
     await bob.disconnect()
 
 

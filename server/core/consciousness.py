@@ -20,6 +20,7 @@ from server.auth import Principal
 from server.bus import Event
 from server.core.commands import CommandContext, CommandRegistry
 from server.errors import InternalError, NexusError
+from server.logs import request_id_var
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -79,6 +80,7 @@ class ConsciousnessCore:
     ) -> Any:
         """Check, run, audit and announce one command. Rejected calls (unknown command,
         too little role, bad arguments) raise before anything is written."""
+        request_id = request_id or request_id_var.get()
         command = self.registry.get(command_id)
         access = await self.services.access.require(principal, workspace_id, command.role)
         parsed = command.parse_args(args)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -30,6 +31,7 @@ from server.core import CommandIntent, describe_validation_error
 from server.errors import Forbidden, InternalError, InvalidInput, NexusError, Unauthorized
 from server.hub._events import BroadcastPayload, ExecutePayload, WorkspaceRef
 from server.hub.presence import PresenceChanged, PresenceEntry
+from server.logs import request_id_var
 from server.models import Role
 from server.storage import utcnow
 from server.workspaces import MembershipChanged
@@ -114,6 +116,7 @@ class Hub:
         def register(handler: Callable[[str, SocketSession, Any], Awaitable[Any]]) -> Any:
             @functools.wraps(handler)
             async def wrapper(sid: str, data: Any = None) -> dict[str, Any]:
+                request_id = request_id_var.set(uuid.uuid4().hex[:16])
                 try:
                     session = self.sessions.get(sid)
                     if session is None:
@@ -130,6 +133,8 @@ class Hub:
                     log.exception("socket event %s failed", event)
                     metrics.SOCKET_EVENTS.labels(event, "internal").inc()
                     return {"ok": False, **InternalError(f"{event} failed").to_dict()}
+                finally:
+                    request_id_var.reset(request_id)
                 metrics.SOCKET_EVENTS.labels(event, "ok").inc()
                 return {"ok": True, "result": to_jsonable_python(result)}
 
