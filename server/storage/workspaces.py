@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from pathlib import Path
 
-from sqlalchemy import Row, delete, func, select
+from sqlalchemy import ColumnElement, Row, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -90,12 +90,8 @@ class WorkspaceStore:
             raise NotFound(f"no workspace with id {workspace_id!r}")
 
     async def role_of(self, workspace_id: str, user_id: int) -> Role | None:
-        query = select(memberships.c.role).where(
-            memberships.c.workspace_id == workspace_id, memberships.c.user_id == user_id
-        )
         async with self.engine.connect() as conn:
-            role = (await conn.execute(query)).scalar()
-        return Role(role) if role else None
+            return await _role(conn, workspace_id, user_id)
 
     async def members(self, workspace_id: str) -> list[Member]:
         query = (
@@ -111,14 +107,7 @@ class WorkspaceStore:
     async def set_member(self, workspace_id: str, user_id: int, role: Role) -> tuple[Member, bool]:
         """Add a member or change their role; returns the member and whether it is new."""
         async with self.engine.begin() as conn:
-            current = (
-                await conn.execute(
-                    select(memberships.c.role).where(
-                        memberships.c.workspace_id == workspace_id,
-                        memberships.c.user_id == user_id,
-                    )
-                )
-            ).scalar()
+            current = await _role(conn, workspace_id, user_id)
             if current is None:
                 await conn.execute(
                     memberships.insert().values(
@@ -127,55 +116,50 @@ class WorkspaceStore:
                 )
             else:
                 if current == Role.owner and role != Role.owner:
-                    await self._keep_an_owner(conn, workspace_id)
+                    await _keep_an_owner(conn, workspace_id)
                 await conn.execute(
                     memberships.update()
-                    .where(
-                        memberships.c.workspace_id == workspace_id,
-                        memberships.c.user_id == user_id,
-                    )
+                    .where(*_membership(workspace_id, user_id))
                     .values(role=role)
                 )
             row = (
                 await conn.execute(
                     select(memberships, users.c.username)
                     .join(users, users.c.id == memberships.c.user_id)
-                    .where(
-                        memberships.c.workspace_id == workspace_id,
-                        memberships.c.user_id == user_id,
-                    )
+                    .where(*_membership(workspace_id, user_id))
                 )
             ).one()
         return _member(row), current is None
 
     async def remove_member(self, workspace_id: str, user_id: int) -> None:
         async with self.engine.begin() as conn:
-            role = (
-                await conn.execute(
-                    select(memberships.c.role).where(
-                        memberships.c.workspace_id == workspace_id,
-                        memberships.c.user_id == user_id,
-                    )
-                )
-            ).scalar()
+            role = await _role(conn, workspace_id, user_id)
             if role is None:
                 raise NotFound("that user is not a member of this workspace")
             if role == Role.owner:
-                await self._keep_an_owner(conn, workspace_id)
-            await conn.execute(
-                delete(memberships).where(
-                    memberships.c.workspace_id == workspace_id, memberships.c.user_id == user_id
-                )
-            )
+                await _keep_an_owner(conn, workspace_id)
+            await conn.execute(delete(memberships).where(*_membership(workspace_id, user_id)))
 
-    @staticmethod
-    async def _keep_an_owner(conn: AsyncConnection, workspace_id: str) -> None:
-        owners = (
-            await conn.execute(
-                select(func.count())
-                .select_from(memberships)
-                .where(memberships.c.workspace_id == workspace_id, memberships.c.role == Role.owner)
-            )
-        ).scalar_one()
-        if owners <= 1:
-            raise Conflict("a workspace must keep at least one owner")
+
+def _membership(workspace_id: str, user_id: int) -> tuple[ColumnElement[bool], ...]:
+    return (memberships.c.workspace_id == workspace_id, memberships.c.user_id == user_id)
+
+
+async def _role(conn: AsyncConnection, workspace_id: str, user_id: int) -> Role | None:
+    query = select(memberships.c.role).where(*_membership(workspace_id, user_id))
+    role = (await conn.execute(query)).scalar()
+    return Role(role) if role else None
+
+
+async def _keep_an_owner(conn: AsyncConnection, workspace_id: str) -> None:
+    """Refuse to demote or remove the last owner. The owners' rows are locked (PostgreSQL)
+    so that two owners stepping down at once cannot both pass."""
+    owners = (
+        await conn.execute(
+            select(memberships.c.user_id)
+            .where(memberships.c.workspace_id == workspace_id, memberships.c.role == Role.owner)
+            .with_for_update()
+        )
+    ).all()
+    if len(owners) <= 1:
+        raise Conflict("a workspace must keep at least one owner")
