@@ -11,6 +11,7 @@ Events from clients: `workspace:join`, `workspace:leave`, `workspace:broadcast`,
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 import uuid
@@ -42,8 +43,20 @@ if TYPE_CHECKING:
 log = logging.getLogger("nexus.hub")
 
 
+PRESENCE_DEBOUNCE_SECONDS = 0.05
+
+
 def room(workspace_id: str) -> str:
     return f"ws:{workspace_id}"
+
+
+@functools.cache
+def _counter(event: str, outcome: str) -> Any:
+    return metrics.SOCKET_EVENTS.labels(event, outcome)
+
+
+def _count(event: str, outcome: str) -> None:
+    _counter(event, outcome).inc()
 
 
 @dataclass
@@ -79,6 +92,7 @@ class Hub:
         self.on("workspace:broadcast", BroadcastPayload)(self.broadcast)
         self.on("command:execute", ExecutePayload)(self.execute)
         self._subscription: Subscription | None = None
+        self._announcements: dict[str, asyncio.Task[None]] = {}
 
     @property
     def services(self) -> Services:
@@ -93,10 +107,13 @@ class Hub:
         )
 
     async def close(self) -> None:
+        """Shutdown: forget sessions without announcing each departure; the presence store
+        drops this node's entries when it closes."""
         if self._subscription is not None:
             self._subscription.close()
-        for sid in list(self.sessions):
-            await self._forget(sid)
+        for task in self._announcements.values():
+            task.cancel()
+        self.sessions.clear()
         self._services = None
 
     # -- plumbing ---------------------------------------------------------------
@@ -127,15 +144,15 @@ class Hub:
                         raise InvalidInput(describe_validation_error(exc)) from None
                     result = await handler(sid, session, payload)
                 except NexusError as exc:
-                    metrics.SOCKET_EVENTS.labels(event, exc.code).inc()
+                    _count(event, exc.code)
                     return {"ok": False, **exc.to_dict()}
                 except Exception:
                     log.exception("socket event %s failed", event)
-                    metrics.SOCKET_EVENTS.labels(event, "internal").inc()
+                    _count(event, "internal")
                     return {"ok": False, **InternalError(f"{event} failed").to_dict()}
                 finally:
                     request_id_var.reset(request_id)
-                metrics.SOCKET_EVENTS.labels(event, "ok").inc()
+                _count(event, "ok")
                 return {"ok": True, "result": to_jsonable_python(result)}
 
             self.sio.on(event, wrapper)
@@ -192,7 +209,8 @@ class Hub:
                 joined_at=utcnow(),
             ),
         )
-        users = await self._announce_presence(workspace_id)
+        self._announce_presence(workspace_id)
+        users = await self.services.presence.users(workspace_id)
         return {"workspace": access.workspace, "role": access.role, "presence": users}
 
     async def leave(
@@ -207,17 +225,32 @@ class Hub:
         session.joined.pop(workspace_id, None)
         await self.sio.leave_room(sid, room(workspace_id))
         await self.services.presence.remove(workspace_id, sid)
-        await self._announce_presence(workspace_id)
+        self._announce_presence(workspace_id)
 
-    async def _announce_presence(self, workspace_id: str) -> list[Any]:
-        users = await self.services.presence.users(workspace_id)
-        payload = {"workspace": workspace_id, "users": to_jsonable_python(users)}
-        await self.sio.emit("presence", payload, room=room(workspace_id))
-        await self.services.bus.publish(
-            f"workspace.{workspace_id}.presence",
-            PresenceChanged(workspace_id=workspace_id, users=users),
-        )
-        return payload["users"]
+    def _announce_presence(self, workspace_id: str) -> None:
+        """Send the room its presence list soon. Joins and leaves within one debounce
+        window share one announcement, so a crowd arriving or a node restarting costs
+        O(N) messages, not O(N²)."""
+        if workspace_id not in self._announcements:
+            self._announcements[workspace_id] = asyncio.create_task(
+                self._announce_later(workspace_id), name=f"presence:{workspace_id}"
+            )
+
+    async def _announce_later(self, workspace_id: str) -> None:
+        try:
+            await asyncio.sleep(PRESENCE_DEBOUNCE_SECONDS)
+        finally:
+            self._announcements.pop(workspace_id, None)
+        try:
+            users = await self.services.presence.users(workspace_id)
+            payload = {"workspace": workspace_id, "users": to_jsonable_python(users)}
+            await self.sio.emit("presence", payload, room=room(workspace_id))
+            await self.services.bus.publish(
+                f"workspace.{workspace_id}.presence",
+                PresenceChanged(workspace_id=workspace_id, users=users),
+            )
+        except Exception:
+            log.exception("presence announcement for %s failed", workspace_id)
 
     # -- messages and commands ---------------------------------------------------
 
