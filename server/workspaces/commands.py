@@ -64,6 +64,8 @@ async def list_present(ctx: CommandContext) -> list[PresentUser]:
 def register_workspace_commands(registry: CommandRegistry) -> None:
     registry.add("workspace.info", workspace_info, title="Workspace info", role=Role.viewer)
     registry.add("workspace.members", list_members, title="List members", role=Role.viewer)
-    registry.add("workspace.setMember", set_member, title="Invite or change a member", role=Role.owner)
+    registry.add(
+        "workspace.setMember", set_member, title="Invite or change a member", role=Role.owner
+    )
     registry.add("workspace.removeMember", remove_member, title="Remove a member", role=Role.owner)
     registry.add("presence.list", list_present, title="Who is here", role=Role.viewer)
