@@ -15,7 +15,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from extensions import commands as command_api
 from extensions.openapi import build_openapi
@@ -23,6 +23,7 @@ from server import metrics
 from server.api import Endpoint, starlette_routes
 from server.api import auth as auth_api
 from server.api import workspaces as workspace_api
+from server.collab.websocket import yjs_endpoint
 from server.config import Settings
 from server.hub import Hub
 from server.services import Services, open_services
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None) -> Any:
         Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi),
         *starlette_routes(ENDPOINTS),
+        WebSocketRoute("/yjs/{workspace_id}/{path:path}", yjs_endpoint),
     ]
     web = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}

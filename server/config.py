@@ -59,6 +59,18 @@ class Settings(BaseSettings):
     bus_queue_size: int = Field(
         1000, ge=1, description="Events buffered per bus subscriber before the oldest is dropped."
     )
+    collab_max_message_bytes: int = Field(
+        16 * 1024 * 1024, ge=1024, description="Largest collaboration message accepted."
+    )
+    collab_max_file_bytes: int = Field(
+        8 * 1024 * 1024, ge=1024, description="Largest file opened as a shared document."
+    )
+    collab_max_documents: int = Field(
+        2000, ge=1, description="Shared documents a node keeps open at once."
+    )
+    collab_grace_seconds: float = Field(
+        30.0, ge=0, description="How long a document stays loaded after its last client leaves."
+    )
     node_id: str | None = Field(
         None,
         description="This process's name among several nodes (default: host:pid:random).",

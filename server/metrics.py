@@ -63,6 +63,31 @@ COMMAND_LATENCY = Histogram(
     "nexus_command_seconds", "Command execution time.", ["command"], registry=REGISTRY
 )
 
+COLLAB_ROOMS = Gauge("nexus_collab_rooms", "Open collaborative documents.", registry=REGISTRY)
+COLLAB_CLIENTS = Gauge(
+    "nexus_collab_clients", "Connections to collaborative documents.", registry=REGISTRY
+)
+COLLAB_UPDATES = Counter(
+    "nexus_collab_updates_total", "Document updates made durable.", registry=REGISTRY
+)
+COLLAB_BYTES_PERSISTED = Counter(
+    "nexus_collab_bytes_persisted_total",
+    "Bytes of document updates persisted.",
+    registry=REGISTRY,
+)
+COLLAB_WRITEBACK = Histogram(
+    "nexus_collab_writeback_seconds",
+    "From a document change to its file on disk.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 0.75, 1.0, 2.0, 5.0),
+    registry=REGISTRY,
+)
+COLLAB_REFUSED = Counter(
+    "nexus_collab_refused_total",
+    "Collaboration connections refused or closed for bad input.",
+    ["reason"],
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     return generate_latest(REGISTRY)

@@ -12,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from server.auth import AccessControl, Authenticator, OriginPolicy, SlidingWindowLimiter
 from server.bus import Bus, create_bus
 from server.bus._bus import default_node_id
+from server.collab.rooms import Rooms
+from server.collab.store import DocumentStore
 from server.config import Settings
 from server.core import CommandRegistry, ConsciousnessCore
 from server.hub.presence import MemoryPresence, create_presence
@@ -37,6 +39,7 @@ class Services:
     login_limiter: SlidingWindowLimiter
     workspace_service: WorkspaceService
     registry: CommandRegistry
+    rooms: Rooms
     admin: User
 
     @functools.cached_property
@@ -63,6 +66,16 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         presence = create_presence(settings.redis_url, node_id)
         await presence.start()
         stack.push_async_callback(presence.close)
+        rooms = Rooms(
+            DocumentStore(engine),
+            bus,
+            node_id=node_id,
+            max_rooms=settings.collab_max_documents,
+            grace_seconds=settings.collab_grace_seconds,
+            max_file_bytes=settings.collab_max_file_bytes,
+        )
+        await rooms.start()
+        stack.push_async_callback(rooms.close)
         registry = CommandRegistry()
         register_workspace_commands(registry)
         yield Services(
@@ -83,5 +96,6 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 settings.workspace_root.resolve(), workspaces, users, audit, bus
             ),
             registry=registry,
+            rooms=rooms,
             admin=admin,
         )

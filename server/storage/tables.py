@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -95,4 +97,41 @@ audit_log = Table(
     Column("detail", JSON, nullable=True),
     Column("request_id", String(64), nullable=True),
     Index("ix_audit_log_workspace_id_at", "workspace_id", "at"),
+)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("path", Text, nullable=False),
+    # Bumped when the document is rebuilt from the file; see server/collab/store.py.
+    Column("epoch", Integer, nullable=False),
+    # Yjs client ids of earlier epochs: a client still holding their history is refused.
+    Column("retired_clients", JSON, nullable=False),
+    Column("snapshot", LargeBinary, nullable=True),
+    Column("snapshot_upto", BigInteger, nullable=False),
+    # The text last written to (or read from) the file: the base of three-way merges.
+    Column("disk_text", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_documents_workspace_id_path", "workspace_id", "path", unique=True),
+)
+
+document_updates = Table(
+    "document_updates",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column("document_id", Integer, ForeignKey("documents.id", ondelete="CASCADE"), nullable=False),
+    Column("epoch", Integer, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_document_updates_document_id_id", "document_id", "id"),
 )

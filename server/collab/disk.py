@@ -1,0 +1,102 @@
+"""The files behind the documents: reading safely, writing atomically, throttled."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from server import metrics
+from server.errors import InvalidInput, PayloadTooLarge
+
+log = logging.getLogger("nexus.collab")
+
+WRITE_DELAY_SECONDS = 0.2
+
+
+def read_text(path: Path, limit: int) -> str | None:
+    """The file's text, None if it does not exist; refuses folders, binaries and files
+    over `limit` bytes, which are not opened as collaborative text."""
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return None
+    if path.is_dir():
+        raise InvalidInput(f"{path.name} is a folder")
+    if size > limit:
+        raise PayloadTooLarge(f"{path.name} is larger than {limit} bytes")
+    data = path.read_bytes()
+    if b"\0" in data[:8192]:
+        raise InvalidInput(f"{path.name} is a binary file")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{path.name} is not UTF-8 text") from None
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temp file in the same folder and a rename: readers see the old file
+    or the new one, never half of one, even if we are killed mid-write."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.nexus-{secrets.token_hex(4)}.tmp")
+    try:
+        mode = path.stat().st_mode & 0o777
+    except FileNotFoundError:
+        mode = 0o644
+    try:
+        with open(temp, "w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temp, mode)
+        os.replace(temp, path)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            temp.unlink()
+
+
+def is_temp_file(path: Path) -> bool:
+    return path.name.startswith(".") and path.name.endswith(".tmp") and ".nexus-" in path.name
+
+
+class WriteBack:
+    """Throttled write-back of one document: at most one write per `delay`, the first
+    one `delay` after a change, so the file trails the live text by well under a second.
+
+    `save` does the work (merge what is on disk, write, remember); this class only
+    decides when.
+    """
+
+    def __init__(self, save: Callable[[], Awaitable[None]], delay: float = WRITE_DELAY_SECONDS):
+        self._save = save
+        self._delay = delay
+        self._task: asyncio.Task[None] | None = None
+        self._changed_at = 0.0
+
+    def changed(self) -> None:
+        if self._task is None or self._task.done():
+            self._changed_at = time.perf_counter()
+            self._task = asyncio.create_task(self._write_soon(), name="collab-writeback")
+
+    async def _write_soon(self) -> None:
+        await asyncio.sleep(self._delay)
+        started = self._changed_at
+        try:
+            await self._save()
+        except Exception:
+            log.exception("write-back failed")
+            return
+        metrics.COLLAB_WRITEBACK.observe(time.perf_counter() - started)
+
+    async def flush(self) -> None:
+        """Write now if a write is pending (on unload and shutdown)."""
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            await self._save()

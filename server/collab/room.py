@@ -1,0 +1,265 @@
+"""One shared document: a pycrdt `Doc` whose `Y.Text` "source" is the file's text.
+
+Every update a writer sends is applied, made durable (group commit), then broadcast to
+the other peers here and, through the bus, to the same room on other nodes. Nothing is
+broadcast before it is durable, so what anyone has seen survives a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pycrdt import (
+    Awareness,
+    Doc,
+    Text,
+    create_awareness_message,
+    create_sync_message,
+    create_update_message,
+    handle_sync_message,
+    read_message,
+)
+
+from server import metrics
+from server.bus import Bus, Event
+from server.collab._protocol import (
+    CLOSE_INVALID_DATA,
+    CLOSE_PROTOCOL_ERROR,
+    CLOSE_STALE_STATE,
+    MessageType,
+    ProtocolError,
+    SyncType,
+    awareness_clients,
+    permission_denied,
+    read_state_vector,
+    split,
+)
+from server.collab._writer import UpdateWriter
+from server.collab.peer import Peer
+from server.collab.store import PendingUpdate, StoredDocument
+from server.collab.text import apply_diff
+
+log = logging.getLogger("nexus.collab")
+
+TEXT_NAME = "source"
+EMPTY_UPDATE = b"\x00\x00"
+
+
+class DocumentChanged(Event):
+    """A durable update (or an awareness change) for a room, for the other nodes."""
+
+    workspace_id: str
+    document_id: int
+    kind: str  # "update" or "awareness"
+    data: str  # base64 of the Yjs bytes
+
+
+@dataclass(frozen=True, slots=True)
+class RoomKey:
+    workspace_id: str
+    path: str  # relative to the workspace folder, with "/" separators
+
+
+class Room:
+    def __init__(
+        self,
+        key: RoomKey,
+        stored: StoredDocument,
+        *,
+        writer: UpdateWriter,
+        bus: Bus,
+        on_change: Callable[[Room], None],
+    ) -> None:
+        self.key = key
+        self.document_id = stored.id
+        self.epoch = stored.epoch
+        self.retired_clients = stored.retired_clients
+        self.doc: Doc[Any] = Doc()
+        self.text = self.doc.get(TEXT_NAME, type=Text)
+        if stored.snapshot:
+            self.doc.apply_update(stored.snapshot)
+        for update in stored.updates:
+            self.doc.apply_update(update)
+        self.awareness = Awareness(self.doc)
+        self.peers: dict[str, Peer] = {}
+        self._writer = writer
+        self._bus = bus
+        self._on_change = on_change
+        self._lock = asyncio.Lock()  # serialises server-side edits with their persistence
+
+    @property
+    def topic(self) -> str:
+        return f"collab.{self.key.workspace_id}.{self.document_id}"
+
+    @property
+    def source(self) -> str:
+        return str(self.text)
+
+    # -- peers ---------------------------------------------------------------------
+
+    def join(self, peer: Peer) -> None:
+        """Start the y-websocket handshake: our state vector, then who is here."""
+        self.peers[peer.id] = peer
+        metrics.COLLAB_CLIENTS.inc()
+        peer.send(create_sync_message(self.doc))
+        states = self.awareness.states
+        if states:
+            peer.send(
+                create_awareness_message(self.awareness.encode_awareness_update(list(states)))
+            )
+
+    async def leave(self, peer: Peer) -> None:
+        """Forget a peer and its cursors; everyone else sees them go."""
+        if self.peers.pop(peer.id, None) is None:
+            return
+        metrics.COLLAB_CLIENTS.dec()
+        gone = [client for client in peer.awareness_clients if client in self.awareness.states]
+        if gone:
+            self.awareness.remove_awareness_states(gone, origin=peer.id)
+            update = self.awareness.encode_awareness_update(gone)
+            self._broadcast(create_awareness_message(update), exclude=None)
+            await self._publish("awareness", update)
+
+    # -- messages from peers -------------------------------------------------------
+
+    async def receive(self, peer: Peer, message: bytes) -> None:
+        """Handle one y-websocket message; `ProtocolError` closes only this peer."""
+        kind, body = split(message)
+        if kind == MessageType.SYNC:
+            await self._receive_sync(peer, body)
+        elif kind == MessageType.AWARENESS:
+            await self._receive_awareness(peer, body)
+        elif kind == MessageType.QUERY_AWARENESS:
+            states = list(self.awareness.states)
+            peer.send(create_awareness_message(self.awareness.encode_awareness_update(states)))
+        elif kind == MessageType.AUTH:
+            pass  # clients do not send these; tolerated like the stock server does
+        else:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown message type {kind}")
+
+    async def _receive_sync(self, peer: Peer, body: bytes) -> None:
+        if not body:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "truncated sync message")
+        sync_type = body[0]
+        try:
+            payload = read_message(body[1:])
+        except Exception:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "truncated sync message") from None
+        if sync_type == SyncType.STEP1:
+            self.check_client_state(payload)
+            reply = handle_sync_message(body, self.doc)
+            if reply is not None:
+                peer.send(reply)
+            return
+        if sync_type not in (SyncType.STEP2, SyncType.UPDATE):
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, f"unknown sync message type {sync_type}")
+        if payload == EMPTY_UPDATE:
+            return
+        if not peer.can_write:
+            peer.send(permission_denied("read-only: viewers cannot edit this document"))
+            return
+        await self.apply(payload, origin=peer)
+
+    def check_client_state(self, state_vector: bytes) -> None:
+        """Refuse a client whose history comes from an earlier epoch of this document."""
+        try:
+            clocks = read_state_vector(state_vector)
+        except Exception:
+            raise ProtocolError(CLOSE_PROTOCOL_ERROR, "malformed state vector") from None
+        if any(clocks.get(client, 0) > 0 for client in self.retired_clients):
+            raise ProtocolError(
+                CLOSE_STALE_STATE,
+                "this document was rebuilt; discard the local copy and reload",
+            )
+
+    async def _receive_awareness(self, peer: Peer, body: bytes) -> None:
+        try:
+            update = read_message(body)
+            clients = awareness_clients(update)
+            self.awareness.apply_awareness_update(update, origin=peer.id)
+        except Exception:
+            raise ProtocolError(CLOSE_INVALID_DATA, "malformed awareness update") from None
+        for client, present in clients.items():
+            if present:
+                peer.awareness_clients.add(client)
+            else:
+                peer.awareness_clients.discard(client)
+        # Echo to the sender too: the stock client counts it as a sign of life.
+        self._broadcast(create_awareness_message(update), exclude=None)
+        await self._publish("awareness", update)
+
+    # -- updates ---------------------------------------------------------------------
+
+    async def apply(self, update: bytes, *, origin: Peer | None) -> None:
+        """Apply, persist, then broadcast an update from a peer or from the server."""
+        try:
+            self.doc.apply_update(update)
+        except Exception:
+            raise ProtocolError(CLOSE_INVALID_DATA, "malformed document update") from None
+        # Always persisted and relayed, even when it changed nothing visible: a delete
+        # does not move the state vector, and replaying a duplicate is harmless.
+        await self._persist(update)
+        self._broadcast(create_update_message(update), exclude=origin)
+        await self._publish("update", update)
+        self._on_change(self)
+
+    async def replace_text(self, new: str) -> bool:
+        """Merge `new` (the file as it now is on disk) into the document as a minimal
+        diff; returns whether anything changed."""
+        async with self._lock:
+            before = self.doc.get_state()
+            with self.doc.transaction(origin="disk"):
+                changed = apply_diff(self.text, self.source, new)
+            if not changed:
+                return False
+            update = self.doc.get_update(before)
+            await self._persist(update)
+            self._broadcast(create_update_message(update), exclude=None)
+            await self._publish("update", update)
+            return True
+
+    async def _persist(self, update: bytes) -> None:
+        await self._writer.write(PendingUpdate(self.document_id, self.epoch, update))
+        metrics.COLLAB_UPDATES.inc()
+        metrics.COLLAB_BYTES_PERSISTED.inc(len(update))
+
+    def _broadcast(self, message: bytes, *, exclude: Peer | None) -> None:
+        for peer in self.peers.values():
+            if peer is not exclude:
+                peer.send(message)
+
+    async def _publish(self, kind: str, data: bytes) -> None:
+        await self._bus.publish(
+            self.topic,
+            DocumentChanged(
+                workspace_id=self.key.workspace_id,
+                document_id=self.document_id,
+                kind=kind,
+                data=base64.b64encode(data).decode(),
+            ),
+        )
+
+    def apply_remote(self, change: DocumentChanged) -> None:
+        """An update another node made durable, or awareness from its peers."""
+        data = base64.b64decode(change.data)
+        if change.kind == "update":
+            self.doc.apply_update(data)
+            self._broadcast(create_update_message(data), exclude=None)
+            self._on_change(self)
+        else:
+            self.awareness.apply_awareness_update(data, origin="remote")
+            self._broadcast(create_awareness_message(data), exclude=None)
+
+    def resync(self, stored: StoredDocument) -> None:
+        """Catch up from the database after missing cross-node messages."""
+        before = self.doc.get_state()
+        for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
+            self.doc.apply_update(update)
+        # A diff carries the whole delete set, so deletions travel too.
+        self._broadcast(create_update_message(self.doc.get_update(before)), exclude=None)
+        self._on_change(self)

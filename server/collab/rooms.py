@@ -1,0 +1,269 @@
+"""All open documents of this node: loading, merging with disk, unloading, and the
+messages that keep the same document converged across nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from watchfiles import Change, awatch
+
+from server import metrics
+from server.bus import Bus, Envelope, OverflowPolicy, Subscription
+from server.collab._writer import UpdateWriter
+from server.collab.disk import WriteBack, is_temp_file, read_text, write_atomic
+from server.collab.room import DocumentChanged, Room, RoomKey
+from server.collab.store import DocumentStore
+from server.collab.text import merge3
+from server.errors import NexusError
+
+log = logging.getLogger("nexus.collab")
+
+COMPACT_EVERY = 500  # updates appended to a document's log before it is folded
+
+
+class TooManyRooms(NexusError):
+    status = 503
+    code = "too_many_documents"
+
+
+@dataclass
+class OpenDocument:
+    room: Room
+    path: Path
+    workspace_root: Path
+    writeback: WriteBack
+    disk_text: str | None
+    users: int = 0
+    unload_task: asyncio.Task[None] | None = None
+    appended: int = 0
+    compacting: bool = False
+    compact_task: asyncio.Task[None] | None = None
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class Rooms:
+    def __init__(
+        self,
+        store: DocumentStore,
+        bus: Bus,
+        *,
+        node_id: str,
+        max_rooms: int,
+        grace_seconds: float,
+        max_file_bytes: int,
+    ) -> None:
+        self.store = store
+        self.bus = bus
+        self.node_id = node_id
+        self.max_rooms = max_rooms
+        self.grace_seconds = grace_seconds
+        self.max_file_bytes = max_file_bytes
+        self.writer = UpdateWriter(store)
+        self._open: dict[RoomKey, OpenDocument] = {}
+        self._by_id: dict[int, OpenDocument] = {}
+        self._loading: dict[RoomKey, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._watchers: dict[str, asyncio.Task[None]] = {}
+        self._subscription: Subscription | None = None
+        self._dropped_seen = 0
+
+    async def start(self) -> None:
+        self.writer.start()
+        self._subscription = self.bus.subscribe(
+            "collab.#",
+            self._remote_change,
+            name="collab.remote",
+            queue_size=20_000,
+            policy=OverflowPolicy.drop_newest,
+        )
+
+    async def close(self) -> None:
+        if self._subscription is not None:
+            self._subscription.close()
+        for task in self._watchers.values():
+            task.cancel()
+        for document in list(self._open.values()):
+            await self._unload(document)
+        await self.writer.close()
+
+    def __len__(self) -> int:
+        return len(self._open)
+
+    # -- acquiring and releasing ------------------------------------------------------
+
+    async def acquire(self, key: RoomKey, path: Path, workspace_root: Path) -> Room:
+        """The room for a document, loaded (and merged with its file) on first use."""
+        async with self._loading[key]:
+            document = self._open.get(key)
+            if document is None:
+                await self._make_room_for_one_more()
+                document = await self._load(key, path, workspace_root)
+            document.users += 1
+            if document.unload_task is not None:
+                document.unload_task.cancel()
+                document.unload_task = None
+            return document.room
+
+    async def release(self, room: Room) -> None:
+        document = self._open.get(room.key)
+        if document is None:
+            return
+        document.users -= 1
+        if document.users <= 0 and document.unload_task is None:
+            document.unload_task = asyncio.create_task(self._unload_later(document))
+
+    async def _unload_later(self, document: OpenDocument) -> None:
+        await asyncio.sleep(self.grace_seconds)
+        if document.users <= 0:
+            document.unload_task = None
+            await self._unload(document)
+
+    async def _make_room_for_one_more(self) -> None:
+        if len(self._open) < self.max_rooms:
+            return
+        idle = [d for d in self._open.values() if d.users <= 0]
+        for document in idle[: len(self._open) - self.max_rooms + 1]:
+            await self._unload(document)
+        if len(self._open) >= self.max_rooms:
+            raise TooManyRooms(f"this node has {self.max_rooms} documents open; try later")
+
+    # -- loading and unloading ----------------------------------------------------------
+
+    async def _load(self, key: RoomKey, path: Path, workspace_root: Path) -> OpenDocument:
+        disk = await asyncio.to_thread(read_text, path, self.max_file_bytes)
+        stored = await self.store.open(key.workspace_id, key.path)
+        room = Room(key, stored, writer=self.writer, bus=self.bus, on_change=self._changed)
+        document = OpenDocument(
+            room=room,
+            path=path,
+            workspace_root=workspace_root,
+            writeback=WriteBack(lambda: self._save(document)),
+            disk_text=stored.disk_text,
+        )
+        if not stored.has_history:
+            # No history: the file is the truth.
+            if disk:
+                await room.replace_text(disk)
+        elif disk is not None:
+            base = document.disk_text if document.disk_text is not None else room.source
+            await room.replace_text(merge3(base, room.source, disk))
+        if disk is not None and disk != document.disk_text:
+            document.disk_text = disk
+            await self.store.set_disk_text(room.document_id, disk)
+        if room.source != (disk or ""):
+            document.writeback.changed()  # the log was ahead of the file (e.g. after a crash)
+        self._open[key] = document
+        self._by_id[room.document_id] = document
+        metrics.COLLAB_ROOMS.set(len(self._open))
+        self._watch(key.workspace_id, workspace_root)
+        return document
+
+    async def _unload(self, document: OpenDocument) -> None:
+        key = document.room.key
+        if self._open.get(key) is not document:
+            return
+        await document.writeback.flush()
+        for peer in list(document.room.peers.values()):
+            await document.room.leave(peer)
+            await peer.close(1001, "the document was closed on the server")
+        del self._open[key]
+        self._by_id.pop(document.room.document_id, None)
+        self._loading.pop(key, None)
+        metrics.COLLAB_ROOMS.set(len(self._open))
+        if document.appended:
+            await self._compact(document)
+        if not any(d.room.key.workspace_id == key.workspace_id for d in self._open.values()):
+            watcher = self._watchers.pop(key.workspace_id, None)
+            if watcher is not None:
+                watcher.cancel()
+
+    # -- keeping the file and the document in step --------------------------------------
+
+    def _changed(self, room: Room) -> None:
+        document = self._open.get(room.key)
+        if document is None:
+            return
+        document.writeback.changed()
+        document.appended += 1
+        if document.appended % COMPACT_EVERY == 0 and not document.compacting:
+            document.compact_task = asyncio.create_task(self._compact(document))
+
+    async def _save(self, document: OpenDocument) -> None:
+        """Write the document to its file, first merging any change made on disk."""
+        await self._merge_from_disk(document)
+        text = document.room.source
+        if text != document.disk_text:
+            await asyncio.to_thread(write_atomic, document.path, text)
+            document.disk_text = text
+            await self.store.set_disk_text(document.room.document_id, text)
+
+    async def _merge_from_disk(self, document: OpenDocument) -> None:
+        try:
+            disk = await asyncio.to_thread(read_text, document.path, self.max_file_bytes)
+        except NexusError as exc:
+            log.warning("not merging %s from disk: %s", document.path, exc.message)
+            return
+        if disk is None or disk == document.disk_text:
+            return
+        base = document.disk_text if document.disk_text is not None else document.room.source
+        merged = merge3(base, document.room.source, disk)
+        await document.room.replace_text(merged)
+        document.disk_text = disk
+        await self.store.set_disk_text(document.room.document_id, disk)
+        if merged != disk:
+            document.writeback.changed()
+
+    def _watch(self, workspace_id: str, root: Path) -> None:
+        if workspace_id not in self._watchers:
+            self._watchers[workspace_id] = asyncio.create_task(
+                self._watch_forever(workspace_id, root), name=f"collab-watch:{workspace_id}"
+            )
+
+    async def _watch_forever(self, workspace_id: str, root: Path) -> None:
+        """Merge changes other programs make to open documents' files."""
+        try:
+            async for changes in awatch(root, debounce=50, step=20, recursive=True):
+                for change, raw in changes:
+                    path = Path(raw)
+                    if change == Change.deleted or is_temp_file(path):
+                        continue
+                    for document in list(self._open.values()):
+                        if document.room.key.workspace_id == workspace_id and document.path == path:
+                            await self._merge_from_disk(document)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("watching %s stopped", root)
+
+    async def _compact(self, document: OpenDocument) -> None:
+        document.compacting = True
+        try:
+            folded = await self.store.compact(document.room.document_id)
+            log.debug("compacted %s: %d updates", document.room.key.path, folded)
+        except Exception:
+            log.exception("compacting %s failed", document.room.key.path)
+        finally:
+            document.compacting = False
+
+    # -- other nodes -------------------------------------------------------------------
+
+    async def _remote_change(self, envelope: Envelope) -> None:
+        change = envelope.event
+        if envelope.origin == self.node_id or not isinstance(change, DocumentChanged):
+            return
+        document = self._by_id.get(change.document_id)
+        if document is not None:
+            document.room.apply_remote(change)
+        await self._resync_after_drops()
+
+    async def _resync_after_drops(self) -> None:
+        """Messages from other nodes were dropped: catch every open room up from storage."""
+        if self._subscription is None or self._subscription.dropped == self._dropped_seen:
+            return
+        self._dropped_seen = self._subscription.dropped
+        for document in list(self._open.values()):
+            key = document.room.key
+            document.room.resync(await self.store.open(key.workspace_id, key.path))

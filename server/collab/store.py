@@ -1,0 +1,211 @@
+"""Document persistence: an append log of Yjs updates, folded into snapshots.
+
+Each document row holds a snapshot (all updates up to `snapshot_upto`, merged) and an
+`epoch`. The log holds the updates since. Loading = snapshot + log, in id order; updates
+are idempotent, so replaying one twice is harmless.
+
+The epoch changes only when a document is rebuilt from its file because its stored
+state was lost or unreadable. The Yjs client ids of the old state are then "retired": a
+client that still holds their history would merge old content back in and duplicate
+text, so it is refused and told to reload (see `Room.check_client_state`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Doc
+from sqlalchemy import delete, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from server.storage.database import utcnow
+from server.storage.tables import document_updates, documents
+
+
+@dataclass
+class StoredDocument:
+    id: int
+    epoch: int
+    retired_clients: set[int] = field(default_factory=set)
+    snapshot: bytes | None = None
+    updates: list[bytes] = field(default_factory=list)
+    disk_text: str | None = None
+
+    @property
+    def has_history(self) -> bool:
+        return self.snapshot is not None or bool(self.updates)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingUpdate:
+    document_id: int
+    epoch: int
+    data: bytes
+
+
+class DocumentStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def open(self, workspace_id: str, path: str) -> StoredDocument:
+        """The stored state of a document, creating its row on first use."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(documents).where(
+                        documents.c.workspace_id == workspace_id, documents.c.path == path
+                    )
+                )
+            ).first()
+            if row is None:
+                now = utcnow()
+                try:
+                    async with conn.begin_nested():
+                        doc_id = (
+                            await conn.execute(
+                                insert(documents)
+                                .values(
+                                    workspace_id=workspace_id,
+                                    path=path,
+                                    epoch=1,
+                                    retired_clients=[],
+                                    snapshot=None,
+                                    snapshot_upto=0,
+                                    created_at=now,
+                                    updated_at=now,
+                                )
+                                .returning(documents.c.id)
+                            )
+                        ).scalar_one()
+                    return StoredDocument(id=doc_id, epoch=1)
+                except IntegrityError:  # another node created it first
+                    row = (
+                        await conn.execute(
+                            select(documents).where(
+                                documents.c.workspace_id == workspace_id,
+                                documents.c.path == path,
+                            )
+                        )
+                    ).one()
+            updates = (
+                await conn.execute(
+                    select(document_updates.c.data)
+                    .where(
+                        document_updates.c.document_id == row.id,
+                        document_updates.c.epoch == row.epoch,
+                    )
+                    .order_by(document_updates.c.id)
+                )
+            ).scalars()
+            return StoredDocument(
+                id=row.id,
+                epoch=row.epoch,
+                retired_clients=set(row.retired_clients or []),
+                snapshot=row.snapshot,
+                updates=list(updates),
+                disk_text=row.disk_text,
+            )
+
+    async def set_disk_text(self, document_id: int, text: str) -> None:
+        """Remember what the file holds now (after a write-back or a merge from disk)."""
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                documents.update()
+                .where(documents.c.id == document_id)
+                .values(disk_text=text, updated_at=utcnow())
+            )
+
+    async def append(self, batch: list[PendingUpdate]) -> None:
+        """Write a batch of updates in one transaction (the group commit)."""
+        now = utcnow()
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                insert(document_updates),
+                [
+                    {
+                        "document_id": item.document_id,
+                        "epoch": item.epoch,
+                        "data": item.data,
+                        "created_at": now,
+                    }
+                    for item in batch
+                ],
+            )
+
+    async def log_length(self, document_id: int) -> int:
+        async with self.engine.connect() as conn:
+            return int(
+                (
+                    await conn.execute(
+                        select(func.count())
+                        .select_from(document_updates)
+                        .where(document_updates.c.document_id == document_id)
+                    )
+                ).scalar_one()
+            )
+
+    async def compact(self, document_id: int) -> int:
+        """Fold the log into the snapshot, from what is stored (not from memory), so any
+        node may compact any document. Returns how many updates were folded."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(documents).where(documents.c.id == document_id).with_for_update()
+                )
+            ).one()
+            rows = (
+                await conn.execute(
+                    select(document_updates.c.id, document_updates.c.data)
+                    .where(
+                        document_updates.c.document_id == document_id,
+                        document_updates.c.epoch == row.epoch,
+                    )
+                    .order_by(document_updates.c.id)
+                )
+            ).all()
+            if not rows:
+                return 0
+            doc: Doc[Any] = Doc()
+            if row.snapshot:
+                doc.apply_update(row.snapshot)
+            for update in rows:
+                doc.apply_update(update.data)
+            upto = rows[-1].id
+            await conn.execute(
+                documents.update()
+                .where(documents.c.id == document_id)
+                .values(snapshot=doc.get_update(), snapshot_upto=upto, updated_at=utcnow())
+            )
+            await conn.execute(
+                delete(document_updates).where(
+                    document_updates.c.document_id == document_id, document_updates.c.id <= upto
+                )
+            )
+            return len(rows)
+
+    async def rebuild(self, document_id: int, retired: set[int]) -> int:
+        """Start a new epoch with an empty history; returns the new epoch."""
+        async with self.engine.begin() as conn:
+            row = (
+                await conn.execute(
+                    select(documents).where(documents.c.id == document_id).with_for_update()
+                )
+            ).one()
+            epoch = row.epoch + 1
+            await conn.execute(
+                documents.update()
+                .where(documents.c.id == document_id)
+                .values(
+                    epoch=epoch,
+                    retired_clients=sorted(set(row.retired_clients or []) | retired),
+                    snapshot=None,
+                    snapshot_upto=0,
+                    updated_at=utcnow(),
+                )
+            )
+            await conn.execute(
+                delete(document_updates).where(document_updates.c.document_id == document_id)
+            )
+        return epoch

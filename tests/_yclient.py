@@ -1,0 +1,65 @@
+"""A Python Yjs client for the tests: pycrdt's Provider over a real WebSocket."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Any
+
+import websockets
+from pycrdt import Doc, Provider, Text
+
+
+class WebSocketChannel:
+    """pycrdt's `Channel` over a `websockets` client connection."""
+
+    def __init__(self, connection: Any, path: str) -> None:
+        self._connection = connection
+        self._path = path
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    def __aiter__(self) -> WebSocketChannel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self.recv()
+        except websockets.ConnectionClosed:
+            raise StopAsyncIteration from None
+
+    async def send(self, message: bytes) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self._connection.send(message)
+
+    async def recv(self) -> bytes:
+        while True:
+            message = await self._connection.recv()
+            if isinstance(message, bytes):
+                return message
+
+
+def yjs_url(base: str, workspace_id: str, path: str, token: str) -> str:
+    return f"{base.replace('http://', 'ws://')}/yjs/{workspace_id}/{path}?token={token}"
+
+
+@contextlib.asynccontextmanager
+async def connected_doc(url: str, doc: Doc | None = None) -> AsyncIterator[tuple[Doc, Text, Any]]:
+    """A doc synced with the server for the length of the block."""
+    doc = doc if doc is not None else Doc()
+    text = doc.get("source", type=Text)
+    async with websockets.connect(url, max_size=None) as connection:
+        provider = Provider(doc, WebSocketChannel(connection, url))
+        async with provider:
+            async with asyncio.timeout(10):
+                await provider.synced.wait()
+            yield doc, text, connection
+
+
+async def wait_text(text: Text, expected: str, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while str(text) != expected:
+            await asyncio.sleep(0.01)

@@ -1,0 +1,180 @@
+"""Shared documents through `/yjs`: sync, disk, roles, bad input, durability."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+import websockets
+from pycrdt import Doc, Text
+
+from tests._yclient import connected_doc, wait_text, yjs_url
+from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
+
+
+async def wait_file(path: Path, expected: str, timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not path.exists() or path.read_text() != expected:
+            await asyncio.sleep(0.02)
+
+
+async def test_two_clients_converge_and_the_file_follows(nexus: RunningServer) -> None:
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    root = Path(workspace["path"])
+    (root / "src").mkdir()
+    (root / "src" / "app.py").write_text("print('hi')\n")
+    url = yjs_url(nexus.url, workspace["id"], "src/app.py", ADMIN_TOKEN)
+    async with connected_doc(url) as (_, alice, _), connected_doc(url) as (_, bob, _):
+        assert str(alice) == "print('hi')\n" == str(bob)
+        alice.insert(0, "# by alice\n")
+        await wait_text(bob, "# by alice\nprint('hi')\n")
+        bob += "print('bye')\n"
+        expected = "# by alice\nprint('hi')\nprint('bye')\n"
+        await wait_text(alice, expected)
+        await wait_file(root / "src" / "app.py", expected, timeout=2.0)
+
+
+async def test_unicode_lands_where_it_was_typed(nexus: RunningServer) -> None:
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    url = yjs_url(nexus.url, workspace["id"], "notes.md", ADMIN_TOKEN)
+    async with connected_doc(url) as (_, alice, _), connected_doc(url) as (_, bob, _):
+        alice += "a😀b日本e\u0301"
+        await wait_text(bob, "a😀b日本e\u0301")
+        bob.insert(len("a😀".encode()), "X")  # pycrdt indexes UTF-8
+        await wait_text(alice, "a😀Xb日本e\u0301")
+    await wait_file(Path(workspace["path"]) / "notes.md", "a😀Xb日本e\u0301")
+
+
+async def test_viewers_read_but_cannot_write(nexus: RunningServer) -> None:
+    owner = await nexus.create_user("alice")
+    viewer = await nexus.create_user("bob")
+    workspace = await nexus.create_workspace(owner)
+    await nexus.add_member(owner, workspace["id"], "bob", "viewer")
+    (Path(workspace["path"]) / "a.txt").write_text("base\n")
+    async with (
+        connected_doc(yjs_url(nexus.url, workspace["id"], "a.txt", owner)) as (_, alice, _),
+        connected_doc(yjs_url(nexus.url, workspace["id"], "a.txt", viewer)) as (_, bob, _),
+    ):
+        bob += "vandalism\n"
+        alice += "real edit\n"
+        async with asyncio.timeout(5):  # bob sees alice's edit (his own stays local)
+            while "real edit" not in str(bob):
+                await asyncio.sleep(0.01)
+        await asyncio.sleep(0.3)
+        assert str(alice) == "base\nreal edit\n"
+    await wait_file(Path(workspace["path"]) / "a.txt", "base\nreal edit\n")
+
+
+@pytest.mark.parametrize(
+    ("path", "token", "code"),
+    [
+        ("../outside.txt", ADMIN_TOKEN, 4403),
+        ("a.txt", "nx_bad", 4401),
+        ("a.txt", "", 4401),
+        (".git/config", ADMIN_TOKEN, 4403),
+    ],
+)
+async def test_bad_connections_are_refused_before_opening(
+    nexus: RunningServer, path: str, token: str, code: int
+) -> None:
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    url = yjs_url(nexus.url, workspace["id"], path, token)
+    async with websockets.connect(url) as connection:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await connection.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+    assert not (Path(workspace["path"]).parent / "outside.txt").exists()
+
+
+async def test_unknown_workspace_is_refused(nexus: RunningServer) -> None:
+    async with websockets.connect(yjs_url(nexus.url, "nope", "a.txt", ADMIN_TOKEN)) as conn:
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await conn.recv()
+    assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+@pytest.mark.parametrize(
+    ("frame", "code"),
+    [
+        (b"\x00\x02\x04\xff\xff\xff\xff", 1007),  # an update that is not one
+        (b"\x00\x02\xff\xff\xff", 1002),  # truncated update
+        (b"\x07", 1002),  # unknown message type
+        (b"\x00", 1002),  # truncated sync message
+        ("text frame", 1003),
+    ],
+)
+async def test_malformed_frames_close_only_that_connection(
+    nexus: RunningServer, frame: bytes | str, code: int
+) -> None:
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    url = yjs_url(nexus.url, workspace["id"], "a.txt", ADMIN_TOKEN)
+    async with connected_doc(url) as (_, good, _):
+        async with websockets.connect(url) as bad:
+            await bad.send(frame)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await bad.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == code
+        assert closed.value.rcvd.reason
+        good += "still fine"
+        async with connected_doc(url) as (_, other, _):
+            await wait_text(other, "still fine")
+
+
+async def test_oversized_messages_are_refused(tmp_path: Path) -> None:
+    async with serve(make_settings(tmp_path, collab_max_message_bytes=4096)) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        url = yjs_url(nexus.url, workspace["id"], "a.txt", ADMIN_TOKEN)
+        async with websockets.connect(url, max_size=None) as connection:
+            await connection.send(b"\x00\x02" + b"\x01" * 10_000)
+            with pytest.raises(websockets.ConnectionClosed) as closed:
+                while True:
+                    await connection.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+
+
+async def test_edits_survive_a_restart(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with serve(settings) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        url = yjs_url(nexus.url, workspace["id"], "keep.txt", ADMIN_TOKEN)
+        client_doc: Doc = Doc()
+        async with connected_doc(url, client_doc) as (_, text, _):
+            text += "persisted\n"
+            await asyncio.sleep(0.2)
+    async with serve(settings) as nexus:
+        url = yjs_url(nexus.url, workspace["id"], "keep.txt", ADMIN_TOKEN)
+        async with connected_doc(url) as (_, fresh, _):
+            assert str(fresh) == "persisted\n"
+        # The old client reconnects with its own state: nothing is duplicated.
+        async with connected_doc(url, client_doc) as (_, text, _):
+            await asyncio.sleep(0.2)
+            assert str(text) == "persisted\n"
+    assert (Path(workspace["path"]) / "keep.txt").read_text() == "persisted\n"
+
+
+async def test_disk_changes_merge_into_the_live_document(nexus: RunningServer) -> None:
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    path = Path(workspace["path"]) / "m.txt"
+    path.write_text("one\ntwo\nthree\n")
+    url = yjs_url(nexus.url, workspace["id"], "m.txt", ADMIN_TOKEN)
+    async with connected_doc(url) as (_, alice, _):
+        await wait_text(alice, "one\ntwo\nthree\n")
+        path.write_text("one\ntwo changed on disk\nthree\n")
+        await wait_text(alice, "one\ntwo changed on disk\nthree\n")
+        alice += "four\n"
+        await wait_file(path, "one\ntwo changed on disk\nthree\nfour\n")
+
+
+def test_text_helpers() -> None:
+    from server.collab.text import apply_diff, merge3
+
+    doc: Doc = Doc()
+    text = doc.get("source", type=Text)
+    text += "héllo 😀 wörld"
+    assert apply_diff(text, "héllo 😀 wörld", "héllo 🎉 wörld!")
+    assert str(text) == "héllo 🎉 wörld!"
+    assert merge3("a\nb\nc\n", "a\nB\nc\n", "a\nb\nC\n") == "a\nB\nC\n"
+    assert merge3("x", "xy", "x") == "xy"
+    assert merge3("x", "x", "z") == "z"
