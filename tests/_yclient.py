@@ -63,3 +63,58 @@ async def wait_text(text: Text, expected: str, timeout: float = 5.0) -> None:
     async with asyncio.timeout(timeout):
         while str(text) != expected:
             await asyncio.sleep(0.01)
+
+
+class SocketDoc:
+    """A pycrdt doc synced over the hub's Socket.IO `doc:*` events, as the web app does."""
+
+    def __init__(self, client: Any, workspace: str, path: str) -> None:
+        self.client = client
+        self.ref = {"workspace": workspace, "path": path}
+        self.doc: Doc = Doc()
+        self.text = self.doc.get("source", type=Text)
+        self.synced = asyncio.Event()
+        self.closed: dict[str, Any] | None = None
+        self._remote = False
+        client.on("doc:message", self._on_message)
+        client.on("doc:closed", self._on_closed)
+        self.doc.observe(self._on_transaction)
+
+    async def open(self) -> dict[str, Any]:
+        from pycrdt import create_sync_message
+
+        ack = await self.client.call("doc:join", self.ref)
+        assert ack["ok"], ack
+        await self._send(create_sync_message(self.doc))
+        async with asyncio.timeout(10):
+            await self.synced.wait()
+        return dict(ack)
+
+    async def _send(self, message: bytes) -> None:
+        ack = await self.client.call("doc:message", {**self.ref, "data": message})
+        assert ack["ok"], ack
+
+    async def _on_message(self, data: dict[str, Any]) -> None:
+        from pycrdt import handle_sync_message
+
+        message = data["data"]
+        if message[0] != 0:
+            return
+        self._remote = True
+        try:
+            reply = handle_sync_message(message[1:], self.doc)
+        finally:
+            self._remote = False
+        if message[1] == 1:
+            self.synced.set()
+        if reply is not None:
+            await self._send(reply)
+
+    async def _on_closed(self, data: dict[str, Any]) -> None:
+        self.closed = data
+
+    def _on_transaction(self, event: Any) -> None:
+        from pycrdt import create_update_message
+
+        if not self._remote:
+            self._pending = asyncio.ensure_future(self._send(create_update_message(event.update)))

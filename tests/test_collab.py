@@ -178,3 +178,29 @@ def test_text_helpers() -> None:
     assert merge3("a\nb\nc\n", "a\nB\nc\n", "a\nb\nC\n") == "a\nB\nC\n"
     assert merge3("x", "xy", "x") == "xy"
     assert merge3("x", "x", "z") == "z"
+
+
+async def test_socketio_and_websocket_clients_share_one_room(nexus: RunningServer) -> None:
+    from tests._yclient import SocketDoc
+
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    (Path(workspace["path"]) / "app.py").write_text("x = 1\n")
+    socket = await nexus.socket(ADMIN_TOKEN)
+    browser = SocketDoc(socket, workspace["id"], "app.py")
+    ack = await browser.open()
+    assert ack["result"] == {"workspace": workspace["id"], "path": "app.py"}
+    assert str(browser.text) == "x = 1\n"
+    url = yjs_url(nexus.url, workspace["id"], "app.py", ADMIN_TOKEN)
+    async with connected_doc(url) as (_, stock, _):
+        browser.text += "y = 2\n"
+        await wait_text(stock, "x = 1\ny = 2\n")
+        stock += "z = 3\n"
+        await wait_text(browser.text, "x = 1\ny = 2\nz = 3\n")
+    await wait_file(Path(workspace["path"]) / "app.py", "x = 1\ny = 2\nz = 3\n")
+
+    bad = await socket.call("doc:message", {**browser.ref, "data": b"\x07"})
+    assert bad["ok"] is False and "unknown message type" in bad["error"]["message"]
+    assert socket.connected
+    escape = await socket.call("doc:join", {"workspace": workspace["id"], "path": "../x"})
+    assert escape["error"]["code"] == "forbidden"
+    await socket.disconnect()

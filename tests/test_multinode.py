@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -14,62 +10,9 @@ import httpx
 import pytest
 import socketio
 
-from tests._backing import free_port
+from tests._nodes import Node
 from tests.conftest import ADMIN_TOKEN
 from tests.test_hub import Inbox, usernames
-
-
-class Node:
-    def __init__(self, name: str, tmp: Path, database_url: str, redis_url: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "NEXUS_DATABASE_URL": database_url,
-            "NEXUS_REDIS_URL": redis_url,
-            "NEXUS_ADMIN_TOKEN": ADMIN_TOKEN,
-            "NEXUS_NODE_ID": name,
-            "NEXUS_LOG_LEVEL": "warning",
-        }
-        self.log = (tmp / f"{name}.log").open("wb")
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server",
-                "serve",
-                "--port",
-                str(self.port),
-                "--workspace-root",
-                str(tmp / "workspaces"),
-                "--data-dir",
-                str(tmp / name),
-            ],
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-
-    async def ready(self) -> None:
-        async with httpx.AsyncClient() as http, asyncio.timeout(60):
-            while True:
-                if self.process.poll() is not None:
-                    raise RuntimeError(f"node exited with {self.process.returncode}")
-                try:
-                    if (await http.get(self.url + "/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-
-    def stop(self) -> None:
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.log.close()
 
 
 @pytest.fixture
@@ -189,3 +132,47 @@ async def test_a_killed_node_drops_out_of_presence(
             await asyncio.sleep(0.5)
     await on_b.disconnect()
     await on_a.disconnect()
+
+
+async def test_one_document_edited_through_two_nodes_converges_and_persists_once(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient, postgres_url: str
+) -> None:
+    from pathlib import Path
+
+    from sqlalchemy import func, select
+
+    from server.storage import create_engine
+    from server.storage.tables import document_updates
+    from tests._yclient import connected_doc, wait_text, yjs_url
+
+    node_a, node_b = nodes
+    await asyncio.gather(node_a.ready(), node_b.ready())
+    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+    workspace = (
+        await http.post(node_a.url + "/api/v1/workspaces", json={"name": "co"}, headers=admin)
+    ).json()
+    (Path(workspace["path"]) / "doc.txt").write_text("start\n")
+    url_a = yjs_url(node_a.url, workspace["id"], "doc.txt", ADMIN_TOKEN)
+    url_b = yjs_url(node_b.url, workspace["id"], "doc.txt", ADMIN_TOKEN)
+    async with connected_doc(url_a) as (_, on_a, _), connected_doc(url_b) as (_, on_b, _):
+        assert str(on_a) == str(on_b) == "start\n"
+        for n in range(20):
+            on_a += f"a{n} "
+            on_b += f"b{n} "
+            await asyncio.sleep(0.005)
+        async with asyncio.timeout(10):
+            while str(on_a) != str(on_b) or str(on_a).count(" ") < 40:
+                await asyncio.sleep(0.02)
+        final = str(on_a)
+        await wait_text(on_b, final)
+    assert all(f"a{n} " in final and f"b{n} " in final for n in range(20)), final
+
+    engine = create_engine(postgres_url)
+    try:
+        async with engine.connect() as conn:
+            stored = (
+                await conn.execute(select(func.count()).select_from(document_updates))
+            ).scalar_one()
+    finally:
+        await engine.dispose()
+    assert stored == 1 + 40  # the file's text once, then each edit once

@@ -22,6 +22,7 @@ from pycrdt import (
     create_sync_message,
     create_update_message,
     handle_sync_message,
+    merge_updates,
     read_message,
 )
 
@@ -85,6 +86,8 @@ class Room:
             self.doc.apply_update(stored.snapshot)
         for update in stored.updates:
             self.doc.apply_update(update)
+        self._effective: list[bytes] = []
+        self._observer = self.doc.observe(lambda event: self._effective.append(event.update))
         self.awareness = Awareness(self.doc)
         self.peers: dict[str, Peer] = {}
         self._writer = writer
@@ -198,15 +201,27 @@ class Room:
     async def apply(self, update: bytes, *, origin: Peer | None) -> None:
         """Apply, persist, then broadcast an update from a peer or from the server."""
         try:
-            self.doc.apply_update(update)
+            effective = self._apply(update)
         except Exception:
             raise ProtocolError(CLOSE_INVALID_DATA, "malformed document update") from None
-        # Always persisted and relayed, even when it changed nothing visible: a delete
-        # does not move the state vector, and replaying a duplicate is harmless.
-        await self._persist(update)
+        if effective is None:
+            return  # a duplicate (clients echo what they received), or still pending
+        await self._persist(effective)
+        update = effective
         self._broadcast(create_update_message(update), exclude=origin)
         await self._publish("update", update)
         self._on_change(self)
+
+    def _apply(self, update: bytes) -> bytes | None:
+        """Apply an update; return what it actually changed (None: nothing), so that
+        duplicates are neither stored nor relayed."""
+        self._effective.clear()
+        self.doc.apply_update(update)
+        if not self._effective:
+            return None
+        if len(self._effective) == 1:
+            return self._effective[0]
+        return merge_updates(*self._effective)
 
     async def replace_text(self, new: str) -> bool:
         """Merge `new` (the file as it now is on disk) into the document as a minimal
@@ -248,9 +263,10 @@ class Room:
         """An update another node made durable, or awareness from its peers."""
         data = base64.b64decode(change.data)
         if change.kind == "update":
-            self.doc.apply_update(data)
-            self._broadcast(create_update_message(data), exclude=None)
-            self._on_change(self)
+            effective = self._apply(data)
+            if effective is not None:
+                self._broadcast(create_update_message(effective), exclude=None)
+                self._on_change(self)
         else:
             self.awareness.apply_awareness_update(data, origin="remote")
             self._broadcast(create_awareness_message(data), exclude=None)

@@ -27,6 +27,7 @@ from pydantic_core import to_jsonable_python
 from server import metrics
 from server.auth import Principal
 from server.bus import Envelope, Subscription
+from server.collab.socketio import SocketDocuments
 from server.config import Settings
 from server.core import CommandIntent, describe_validation_error
 from server.errors import Forbidden, InternalError, InvalidInput, NexusError, Unauthorized
@@ -93,6 +94,8 @@ class Hub:
         self.on("command:execute", ExecutePayload)(self.execute)
         self._subscription: Subscription | None = None
         self._announcements: dict[str, asyncio.Task[None]] = {}
+        self._disconnect_hooks: list[Callable[[str], Awaitable[None]]] = []
+        SocketDocuments(self)
 
     @property
     def services(self) -> Services:
@@ -160,6 +163,10 @@ class Hub:
 
         return register
 
+    def on_disconnect(self, hook: Callable[[str], Awaitable[None]]) -> None:
+        """Call `hook(sid)` when a connection ends (features release what it held)."""
+        self._disconnect_hooks.append(hook)
+
     # -- connection -------------------------------------------------------------
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -185,6 +192,11 @@ class Hub:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
+        for hook in self._disconnect_hooks:
+            try:
+                await hook(sid)
+            except Exception:
+                log.exception("disconnect hook failed for %s", sid)
         for workspace_id in list(session.joined):
             await self._leave_room(sid, session, workspace_id)
 
