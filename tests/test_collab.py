@@ -204,3 +204,53 @@ async def test_socketio_and_websocket_clients_share_one_room(nexus: RunningServe
     escape = await socket.call("doc:join", {"workspace": workspace["id"], "path": "../x"})
     assert escape["error"]["code"] == "forbidden"
     await socket.disconnect()
+
+
+async def test_awareness_is_relayed_and_removed_on_disconnect(nexus: RunningServer) -> None:
+    from pycrdt import Awareness, create_awareness_message, read_message
+
+    from server.collab._protocol import awareness_clients
+
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    url = yjs_url(nexus.url, workspace["id"], "cursor.txt", ADMIN_TOKEN)
+
+    async def next_awareness(connection: websockets.ClientConnection) -> dict[int, bool]:
+        async with asyncio.timeout(5):
+            while True:
+                message = await connection.recv()
+                if isinstance(message, bytes) and message[0] == 1:
+                    return awareness_clients(read_message(message[1:]))
+
+    async with websockets.connect(url) as watcher:
+        async with connected_doc(url) as (doc, _, alice):
+            awareness = Awareness(doc)
+            awareness.set_local_state(
+                {"user": {"name": "alice", "color": "#e91e63"}, "cursor": {"anchor": 3}}
+            )
+            update = awareness.encode_awareness_update([doc.client_id])
+            await alice.send(create_awareness_message(update))
+            assert await next_awareness(watcher) == {doc.client_id: True}
+            # A newcomer is told who is already here.
+            async with websockets.connect(url) as newcomer:
+                assert await next_awareness(newcomer) == {doc.client_id: True}
+        # alice left without saying so: the server removes her cursor for everyone.
+        assert await next_awareness(watcher) == {doc.client_id: False}
+
+
+async def test_metrics_count_rooms_clients_and_updates(nexus: RunningServer) -> None:
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    url = yjs_url(nexus.url, workspace["id"], "m.txt", ADMIN_TOKEN)
+    async with connected_doc(url) as (_, text, _):
+        text += "hello"
+        await asyncio.sleep(0.2)
+        scraped = (await nexus.http.get("/metrics")).text
+    values = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in scraped.splitlines()
+        if line.startswith("nexus_collab_")
+    }
+    assert values["nexus_collab_rooms"] >= 1
+    assert values["nexus_collab_clients"] >= 1
+    assert values["nexus_collab_updates_total"] >= 1
+    assert values["nexus_collab_bytes_persisted_total"] > 0
+    assert "nexus_collab_writeback_seconds_count" in values

@@ -89,6 +89,7 @@ class Room:
         self._effective: list[bytes] = []
         self._observer = self.doc.observe(lambda event: self._effective.append(event.update))
         self.awareness = Awareness(self.doc)
+        self.awareness.set_local_state(None)  # the server has no cursor of its own
         self.peers: dict[str, Peer] = {}
         self._writer = writer
         self._bus = bus
