@@ -254,3 +254,31 @@ async def test_metrics_count_rooms_clients_and_updates(nexus: RunningServer) -> 
     assert values["nexus_collab_updates_total"] >= 1
     assert values["nexus_collab_bytes_persisted_total"] > 0
     assert "nexus_collab_writeback_seconds_count" in values
+
+
+async def test_documents_unload_after_the_grace_period_and_reload(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path, collab_grace_seconds=0.1, collab_max_documents=2)
+    async with serve(settings) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+
+        def url(name: str) -> str:
+            return yjs_url(nexus.url, workspace["id"], name, ADMIN_TOKEN)
+
+        async def open_rooms() -> float:
+            scraped = (await nexus.http.get("/metrics")).text
+            line = next(x for x in scraped.splitlines() if x.startswith("nexus_collab_rooms "))
+            return float(line.split()[1])
+
+        async with connected_doc(url("a.txt")) as (_, text, _):
+            text += "kept"
+        await asyncio.sleep(0.5)
+        assert await open_rooms() == 0
+        assert (Path(workspace["path"]) / "a.txt").read_text() == "kept"
+        async with connected_doc(url("a.txt")) as (_, text, _):
+            assert str(text) == "kept"
+            # At the limit, a third document cannot open while two are in use.
+            async with connected_doc(url("b.txt")):
+                async with websockets.connect(url("c.txt")) as third:
+                    with pytest.raises(websockets.ConnectionClosed) as closed:
+                        await third.recv()
+                assert closed.value.rcvd is not None and closed.value.rcvd.code == 1013
