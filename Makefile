@@ -5,8 +5,7 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-# Debian packages the tests start on loopback, and the compose file checker.
-SYSTEM_PACKAGES := postgresql redis-server docker-compose
+JS_STAMP := tests/js/node_modules/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test install install-test system-deps web lint typecheck bench clean
@@ -23,15 +22,21 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $@
 
+# The stock yjs / y-websocket packages the interop tests and the benchmark run with node.
+$(JS_STAMP): tests/js/package.json tests/js/package-lock.json | system-deps
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(VENV)/.installed
 
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test $(JS_STAMP)
 
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
+	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -52,7 +57,7 @@ lint: install-test
 typecheck: install-test
 	$(BIN)/mypy
 
-test: install-test system-deps lint typecheck
+test: system-deps install-test lint typecheck
 	$(BIN)/pytest -q
 
 bench: install-test
