@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -57,6 +58,13 @@ async def connected_doc(url: str, doc: Doc | None = None) -> AsyncIterator[tuple
             async with asyncio.timeout(10):
                 await provider.synced.wait()
             yield doc, text, connection
+
+
+async def wait_file(path: Path, expected: str, timeout: float = 5.0) -> None:
+    """Wait for the server's write-back to put `expected` in the file."""
+    async with asyncio.timeout(timeout):
+        while not path.exists() or path.read_text() != expected:
+            await asyncio.sleep(0.02)
 
 
 async def wait_text(text: Text, expected: str, timeout: float = 5.0) -> None:

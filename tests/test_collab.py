@@ -9,14 +9,8 @@ import pytest
 import websockets
 from pycrdt import Doc, Text
 
-from tests._yclient import connected_doc, wait_text, yjs_url
+from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
-
-
-async def wait_file(path: Path, expected: str, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not path.exists() or path.read_text() != expected:
-            await asyncio.sleep(0.02)
 
 
 async def test_two_clients_converge_and_the_file_follows(nexus: RunningServer) -> None:

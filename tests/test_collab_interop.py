@@ -7,14 +7,8 @@ import asyncio
 from pathlib import Path
 
 from tests._jsclient import JsClient
-from tests._yclient import SocketDoc, connected_doc, wait_text, yjs_url
+from tests._yclient import SocketDoc, connected_doc, wait_file, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer
-
-
-async def wait_file(path: Path, expected: str, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not path.exists() or path.read_text() != expected:
-            await asyncio.sleep(0.02)
 
 
 async def test_stock_client_socketio_and_pycrdt_converge(nexus: RunningServer) -> None:

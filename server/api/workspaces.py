@@ -8,6 +8,7 @@ from starlette.responses import JSONResponse
 from server.api._routing import Api, ApiCall
 from server.hub.presence import PresentUser
 from server.models import AuditEntry, Member, Role, Workspace
+from server.workspaces.commands import MemberArgs
 from server.workspaces.service import NAME_PATTERN
 
 api = Api("workspaces")
@@ -16,12 +17,6 @@ api = Api("workspaces")
 class CreateWorkspace(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=64, pattern=NAME_PATTERN)
-
-
-class AddMember(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=64)
-    role: Role
 
 
 class AuditQuery(BaseModel):
@@ -70,7 +65,7 @@ async def list_members(call: ApiCall) -> list[Member]:
     return await call.services.workspaces.members(access.workspace.id)
 
 
-@api.post("/api/v1/workspaces/{workspace_id}/members", body=AddMember, response=Member, status=201)
+@api.post("/api/v1/workspaces/{workspace_id}/members", body=MemberArgs, response=Member, status=201)
 async def add_member(call: ApiCall) -> JSONResponse:
     """Invite a user with a role, or change a member's role (owner); 201 when new."""
     access = await call.services.access.require(call.user, call.params["workspace_id"], Role.owner)
