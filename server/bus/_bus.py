@@ -50,6 +50,11 @@ class Bus:
         self._reply_topic = f"{REPLY_PREFIX}.{self.node_id.replace('.', '_')}"
         self._reply_subscription: Subscription | None = None
 
+    @property
+    def spans_nodes(self) -> bool:
+        """Whether events reach other nodes (lets callers skip work meant only for them)."""
+        return False
+
     async def start(self) -> None:
         self._reply_subscription = self.subscribe(
             self._reply_topic, self._resolve_reply, name="bus.replies"

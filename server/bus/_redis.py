@@ -31,6 +31,10 @@ class RedisBus(Bus):
         self._listener: asyncio.Task[None] | None = None
         self._listening = asyncio.Event()
 
+    @property
+    def spans_nodes(self) -> bool:
+        return True
+
     async def start(self) -> None:
         await super().start()
         await self._redis.ping()

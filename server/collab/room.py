@@ -250,6 +250,9 @@ class Room:
                 peer.send(message)
 
     async def _publish(self, kind: str, data: bytes) -> None:
+        """Relay to the same room on other nodes (only they subscribe to these)."""
+        if not self._bus.spans_nodes:
+            return
         await self._bus.publish(
             self.topic,
             DocumentChanged(
