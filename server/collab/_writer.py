@@ -40,12 +40,16 @@ class UpdateWriter:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
 
-    async def write(self, update: PendingUpdate) -> None:
+    def submit(self, update: PendingUpdate) -> asyncio.Future[None]:
+        """Queue an update; the future resolves once it is durable."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((update, future))
         self._drained.clear()
         self._wakeup.set()
-        await future
+        return future
+
+    async def write(self, update: PendingUpdate) -> None:
+        await self.submit(update)
 
     async def _run(self) -> None:
         while True:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import logging
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +50,8 @@ from server.collab.text import apply_diff
 log = logging.getLogger("nexus.collab")
 
 TEXT_NAME = "source"
+MAX_IN_FLIGHT = 1000  # applied updates waiting for storage before a peer is paused
+CLOSE_STORAGE_FAILED = 1011
 EMPTY_UPDATE = b"\x00\x00"
 
 
@@ -94,7 +98,10 @@ class Room:
         self._writer = writer
         self._bus = bus
         self._on_change = on_change
-        self._lock = asyncio.Lock()  # serialises server-side edits with their persistence
+        self._lock = asyncio.Lock()  # one disk merge at a time
+        self._outgoing: deque[tuple[asyncio.Future[None], bytes, Peer | None]] = deque()
+        self._relay_task: asyncio.Task[None] | None = None
+        self.broken = False
 
     @property
     def topic(self) -> str:
@@ -207,11 +214,11 @@ class Room:
             raise ProtocolError(CLOSE_INVALID_DATA, "malformed document update") from None
         if effective is None:
             return  # a duplicate (clients echo what they received), or still pending
-        await self._persist(effective)
-        update = effective
-        self._broadcast(create_update_message(update), exclude=origin)
-        await self._publish("update", update)
-        self._on_change(self)
+        self._make_durable(effective, origin)
+        if len(self._outgoing) > MAX_IN_FLIGHT:
+            # Back-pressure: stop reading this peer until storage catches up.
+            with contextlib.suppress(Exception):
+                await self._outgoing[0][0]
 
     def _apply(self, update: bytes) -> bytes | None:
         """Apply an update; return what it actually changed (None: nothing), so that
@@ -233,16 +240,46 @@ class Room:
                 changed = apply_diff(self.text, self.source, new)
             if not changed:
                 return False
-            update = self.doc.get_update(before)
-            await self._persist(update)
-            self._broadcast(create_update_message(update), exclude=None)
-            await self._publish("update", update)
+            await self._make_durable(self.doc.get_update(before), None)
             return True
 
-    async def _persist(self, update: bytes) -> None:
-        await self._writer.write(PendingUpdate(self.document_id, self.epoch, update))
-        metrics.COLLAB_UPDATES.inc()
-        metrics.COLLAB_BYTES_PERSISTED.inc(len(update))
+    def _make_durable(self, update: bytes, origin: Peer | None) -> asyncio.Future[None]:
+        """Queue an applied update for storage; it is relayed, in order, once durable.
+
+        Reading the next message does not wait for this one to be stored, so updates
+        from a fast typist share one transaction (group commit) instead of paying one
+        each; what others see is still only ever what is durable.
+        """
+        future = self._writer.submit(PendingUpdate(self.document_id, self.epoch, update))
+        self._outgoing.append((future, update, origin))
+        if self._relay_task is None or self._relay_task.done():
+            self._relay_task = asyncio.create_task(self._relay(), name=f"relay:{self.topic}")
+        return future
+
+    async def _relay(self) -> None:
+        while self._outgoing:
+            future, update, origin = self._outgoing[0]
+            try:
+                await future
+            except Exception:
+                await self._fail()
+                return
+            self._outgoing.popleft()
+            metrics.COLLAB_UPDATES.inc()
+            metrics.COLLAB_BYTES_PERSISTED.inc(len(update))
+            self._broadcast(create_update_message(update), exclude=origin)
+            await self._publish("update", update)
+            self._on_change(self)
+
+    async def _fail(self) -> None:
+        """Storage refused an update: this copy holds edits that are not durable, so it
+        is dropped; peers reconnect and resend what they have to a fresh copy."""
+        log.error("storing an update of %s failed; closing the document", self.key.path)
+        self.broken = True
+        self._outgoing.clear()
+        for peer in list(self.peers.values()):
+            await self.leave(peer)
+            await peer.close(CLOSE_STORAGE_FAILED, "storage failed; reconnect")
 
     def _broadcast(self, message: bytes, *, exclude: Peer | None) -> None:
         for peer in self.peers.values():

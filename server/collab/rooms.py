@@ -98,6 +98,9 @@ class Rooms:
         """The room for a document, loaded (and merged with its file) on first use."""
         async with self._loading[key]:
             document = self._open.get(key)
+            if document is not None and document.room.broken:
+                await self._unload(document)
+                document = None
             if document is None:
                 await self._make_room_for_one_more()
                 document = await self._load(key, path, workspace_root)
@@ -165,7 +168,8 @@ class Rooms:
         key = document.room.key
         if self._open.get(key) is not document:
             return
-        await document.writeback.flush()
+        if not document.room.broken:
+            await document.writeback.flush()
         for peer in list(document.room.peers.values()):
             await document.room.leave(peer)
             await peer.close(1001, "the document was closed on the server")
