@@ -172,6 +172,11 @@ def test_text_helpers() -> None:
     assert merge3("a\nb\nc\n", "a\nB\nc\n", "a\nb\nC\n") == "a\nB\nC\n"
     assert merge3("x", "xy", "x") == "xy"
     assert merge3("x", "x", "z") == "z"
+    # The file holds our own earlier write while we typed on: nothing doubles.
+    assert merge3("abc\n", "abXYcZ\n", "abXYc\n") == "abXYcZ\n"
+    assert merge3("a\nb\nc\n", "a\nB\nc\nmore", "a\nB\nc\n") == "a\nB\nc\nmore"
+    # Both changed the same spot differently: both kept.
+    assert merge3("abc", "aXc", "aYc") in {"aXYc", "aYXc"}
 
 
 async def test_socketio_and_websocket_clients_share_one_room(nexus: RunningServer) -> None:

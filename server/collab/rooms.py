@@ -42,6 +42,9 @@ class OpenDocument:
     appended: int = 0
     compacting: bool = False
     compact_task: asyncio.Task[None] | None = None
+    # Saving and merging from disk take turns: otherwise the watcher could see our own
+    # write before `disk_text` records it and merge our text in a second time.
+    disk_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -197,14 +200,19 @@ class Rooms:
 
     async def _save(self, document: OpenDocument) -> None:
         """Write the document to its file, first merging any change made on disk."""
-        await self._merge_from_disk(document)
-        text = document.room.source
-        if text != document.disk_text:
-            await asyncio.to_thread(write_atomic, document.path, text)
-            document.disk_text = text
-            await self.store.set_disk_text(document.room.document_id, text)
+        async with document.disk_lock:
+            await self._merge_disk_change(document)
+            text = document.room.source
+            if text != document.disk_text:
+                await asyncio.to_thread(write_atomic, document.path, text)
+                document.disk_text = text
+                await self.store.set_disk_text(document.room.document_id, text)
 
     async def _merge_from_disk(self, document: OpenDocument) -> None:
+        async with document.disk_lock:
+            await self._merge_disk_change(document)
+
+    async def _merge_disk_change(self, document: OpenDocument) -> None:
         try:
             disk = await asyncio.to_thread(read_text, document.path, self.max_file_bytes)
         except NexusError as exc:

@@ -76,9 +76,14 @@ def merge3(base: str, ours: str, theirs: str) -> str:
         if tag == "equal":
             continue
         start, end = to_ours(i1), to_ours(i2)
-        if start is not None and end is not None and result[start:end] == base[i1:i2]:
-            result = result[:start] + theirs[j1:j2] + result[end:]
-        elif j2 > j1:
-            anchor = end if end is not None else start if start is not None else len(result)
-            result = result[:anchor] + theirs[j1:j2] + result[anchor:]
+        added = theirs[j1:j2]
+        anchor = end if end is not None else start if start is not None else len(result)
+        window = result[max(0, anchor - len(added) - (i2 - i1)) : anchor + len(added) + 1]
+        # Both sides made this change (e.g. the file holds our own earlier write): one copy.
+        already = bool(added) and added in window
+        clean = start is not None and end is not None and result[start:end] == base[i1:i2]
+        if clean and not (i1 == i2 and already):
+            result = result[:start] + added + result[end:]
+        elif not clean and added and not already:
+            result = result[:anchor] + added + result[anchor:]
     return result
