@@ -1,13 +1,27 @@
 // The node packages of tests/js, loaded from there so the benchmark needs no install of its own.
-// Everything comes through one CommonJS `require`, so y-websocket and this code share a single
-// copy of Yjs (two copies would break `instanceof` checks and make Yjs warn).
+// They are loaded as ES modules, like the editor does: the CommonJS builds reach every lib0
+// function through a namespace getter, which made the clients here several times slower.
+// Resolving by each package's "import" export gives the very files that y-websocket's own
+// `import 'yjs'` resolves to, so there is a single copy of Yjs.
 
-import { createRequire } from 'node:module'
+import { readFileSync } from 'node:fs'
 
-const require = createRequire(new URL('../../tests/js/package.json', import.meta.url))
+const modules = new URL('../../tests/js/node_modules/', import.meta.url)
 
-export const Y = require('yjs')
-export const WebSocket = require('ws')
-export const { WebsocketProvider } = require('y-websocket')
-export const encoding = require('lib0/encoding')
-export const syncProtocol = require('y-protocols/sync')
+/** The ES module entry of `pkg` (and export `sub`), as node would resolve it from tests/js. */
+function entry (pkg, sub) {
+  const meta = JSON.parse(readFileSync(new URL(`${pkg}/package.json`, modules), 'utf8'))
+  let target = meta.exports?.[sub] ?? (sub === '.' ? meta.module ?? meta.main : sub)
+  while (typeof target === 'object' && target !== null) {
+    target = target.import ?? target.node ?? target.module ?? target.default
+  }
+  return new URL(`${pkg}/${target}`, modules)
+}
+
+const load = (pkg, sub = '.') => import(entry(pkg, sub))
+
+export const Y = await load('yjs')
+export const { WebSocket } = await load('ws')
+export const { WebsocketProvider } = await load('y-websocket')
+export const encoding = await load('lib0', './encoding')
+export const syncProtocol = await load('y-protocols', './sync')

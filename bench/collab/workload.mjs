@@ -3,9 +3,11 @@
 //
 //   node bench/collab/workload.mjs MODE '{"url": "ws://127.0.0.1:PORT/yjs/WS", "token": "T", ...}'
 //
-// MODE is fanout, burst, sync, idle or trace (see the functions below for their settings).
+// MODE is probe, fanout, burst, sync, idle or trace (see the functions below for their settings).
 // Every client is a stock `WebsocketProvider` (BroadcastChannel off, so every update goes
 // through the server) except in `idle`, which opens raw protocol sockets to stay light.
+// Connections the server drops after sync reconnect as in the editor and are counted in
+// `server_closes`.
 // The result is one JSON line on stdout; a failure prints {"error": "..."} and exits 1.
 // Writers and observers live in this process, so latencies use one clock (performance.now).
 
@@ -22,24 +24,47 @@ const STAMP = /<(\d+):(\d+):(\d+\.\d+)>/g
 
 // -- clients ------------------------------------------------------------------------------------
 
-/** A synced stock provider on `room`; rejects when refused or not synced in time. */
-function connect (cfg, room, timeoutMs = 20000) {
+/** Connections the server closed after they had synced ("code reason" -> count): part of
+ * every result. A close with a 44xx code ends the workload (the provider gives up too). */
+const serverCloses = new Map()
+let abort
+const aborted = new Promise((_resolve, reject) => { abort = reject })
+
+function noteClose (who, code, reason, terminal) {
+  const key = `${who}: ${code} ${reason}`.trim()
+  serverCloses.set(key, (serverCloses.get(key) ?? 0) + 1)
+  if (terminal) abort(new Error(`the server closed a synced connection: ${key}`))
+}
+
+/** A synced stock provider on `room`; rejects when refused or not synced in time. Once synced
+ * it behaves like the editor's: when the server drops it, it reconnects and resyncs. */
+function connect (cfg, room, timeoutMs = 20000, role = 'client') {
   const doc = new Y.Doc()
+  const client = { doc, text: doc.getText('source'), synced: false }
+  const shouldReconnect = (event) => client.synced && !(event.code >= 4400 && event.code < 4500)
   const provider = new WebsocketProvider(cfg.url, room, doc, {
     WebSocketPolyfill: WebSocket,
     params: { token: cfg.token },
     disableBc: true,
-    shouldReconnect: () => false
+    shouldReconnect
   })
-  const client = { doc, text: doc.getText('source'), provider, closed: null }
+  client.provider = provider
+  provider.on('connection-error', (event) => { client.error = event?.message })
+  provider.on('connection-close', (event) => {
+    if (!event || !client.synced) return
+    const reason = client.error ? `${event.reason} (error: ${client.error})` : event.reason
+    client.error = undefined
+    noteClose(role, event.code, reason, !shouldReconnect(event))
+  })
   return new Promise((resolve, reject) => {
     const fail = (err) => { clearTimeout(timer); close(client); reject(err) }
     const timer = setTimeout(() => fail(new Error(`${room}: not synced in ${timeoutMs} ms`)), timeoutMs)
     provider.on('closed', ({ code, reason }) => {
-      client.closed = `${code} ${reason}`
-      fail(new Error(`${room}: the server closed the connection: ${client.closed}`))
+      if (!client.synced) fail(new Error(`${room}: the server refused the connection: ${code} ${reason}`))
     })
-    provider.on('sync', (state) => { if (state) { clearTimeout(timer); resolve(client) } })
+    provider.on('sync', (state) => {
+      if (state && !client.synced) { client.synced = true; clearTimeout(timer); resolve(client) }
+    })
   })
 }
 
@@ -48,11 +73,12 @@ function close (client) {
   client.doc.destroy()
 }
 
-/** `count` synced clients on one room, a few connecting at a time. */
+/** `count` synced clients on one room, a few connecting at a time; the first one writes. */
 async function connectMany (cfg, room, count, parallel = 10) {
   const clients = []
   for (let i = 0; i < count; i += parallel) {
-    const batch = Array.from({ length: Math.min(parallel, count - i) }, () => connect(cfg, room))
+    const batch = Array.from({ length: Math.min(parallel, count - i) },
+      (_, k) => connect(cfg, room, 20000, i + k === 0 ? 'writer' : 'observer'))
     clients.push(...await Promise.all(batch))
   }
   return clients
@@ -104,9 +130,16 @@ function watch (observers, deliveries) {
   }
 }
 
-/** Each call inserts one stamped string at the end, in its own transaction (one update). */
+/** Each call appends one stamped string in its own transaction (one update) and trims the
+ * start so the live text stays at LIVE_CHARS: a document that kept growing would make every
+ * update dearer (Yjs splits and re-joins one long merged string), for servers and clients. */
+const LIVE_CHARS = 1024
 function stamper (writer, phase) {
-  return (seq) => writer.text.insert(writer.text.length, `<${phase}:${seq}:${now().toFixed(3)}>`)
+  const text = writer.text
+  return (seq) => writer.doc.transact(() => {
+    text.insert(text.length, `<${phase}:${seq}:${now().toFixed(3)}>`)
+    if (text.length > LIVE_CHARS) text.delete(0, text.length - LIVE_CHARS)
+  })
 }
 
 /** Call `send(i)` `count` times at `rate` per second on an absolute schedule (late ticks
@@ -123,6 +156,13 @@ async function pace (rate, count, send) {
   return now() - start
 }
 
+/** CPU seconds used so far by process `pid` (utime + stime, in clock ticks of 1/100 s). */
+function cpuSeconds (pid) {
+  if (!pid) return 0
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 function percentiles (values) {
   const sorted = Float64Array.from(values).sort()
   const at = (p) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] : null
@@ -130,9 +170,10 @@ function percentiles (values) {
 }
 
 /** One measured phase: send `count` stamped updates at `rate`, wait for the observers. */
-async function phase (writer, observers, deliveries, id, rate, count, drainMs) {
+async function phase (writer, observers, deliveries, id, rate, count, drainMs, serverPid) {
   deliveries.start(id, count * observers.length)
   const cpu = process.cpuUsage()
+  const serverCpu = cpuSeconds(serverPid)
   const t0 = now()
   const sendMs = await pace(rate, count, stamper(writer, id))
   const complete = await deliveries.wait(drainMs)
@@ -145,6 +186,7 @@ async function phase (writer, observers, deliveries, id, rate, count, drainMs) {
     lost: deliveries.expected - deliveries.count,
     complete,
     client_busy: (used.user + used.system) / 1000 / (now() - t0),
+    server_busy: serverPid ? (cpuSeconds(serverPid) - serverCpu) * 1000 / (now() - t0) : null,
     ...percentiles(deliveries.latencies)
   }
 }
@@ -157,7 +199,7 @@ async function fanout (cfg) {
   const deliveries = new Deliveries()
   watch(observers, deliveries)
   await phase(writer, observers, deliveries, 1, cfg.rate, cfg.warmup, 10000)
-  const result = await phase(writer, observers, deliveries, 2, cfg.rate, cfg.count, 10000)
+  const result = await phase(writer, observers, deliveries, 2, cfg.rate, cfg.count, 10000, cfg.server_pid)
   return { clients: cfg.clients, ...result }
 }
 
@@ -172,7 +214,7 @@ async function burst (cfg) {
   let id = 1
   const step = async (rate) => {
     const count = Math.max(1, Math.round(rate * cfg.step_ms / 1000))
-    const result = await phase(writer, observers, deliveries, ++id, rate, count, 10000)
+    const result = await phase(writer, observers, deliveries, ++id, rate, count, 10000, cfg.server_pid)
     result.ok = result.complete && result.p99_ms <= cfg.limit_ms
     steps.push(result)
     await sleep(300) // let the server settle before the next step
@@ -191,12 +233,10 @@ async function burst (cfg) {
   }
   const passed = steps.filter((s) => s.ok)
   const best = passed.reduce((a, s) => Math.max(a, Math.min(s.sent_per_s, s.delivered_per_s)), 0)
-  const failed = steps.find((s) => !s.ok)
   return {
     clients: cfg.clients,
     updates_per_s: best,
     reached_max: !bad,
-    client_bound: Boolean(failed && failed.client_busy > 0.9),
     steps
   }
 }
@@ -228,7 +268,7 @@ async function sync (cfg) {
   const times = []
   for (let i = 0; i < cfg.repeats; i++) {
     const t0 = now()
-    const client = await connect(cfg, cfg.room, 60000)
+    const client = await connect(cfg, cfg.room, 60000, 'newcomer')
     if (client.text.length !== cfg.size) throw new Error(`synced with ${client.text.length} chars`)
     times.push(now() - t0)
     close(client)
@@ -271,6 +311,7 @@ function openRaw (cfg, room, index, timeoutMs = 20000) {
     })
     ws.on('close', (code, reason) => {
       clearTimeout(timer)
+      if (!ws.ending) noteClose('idle', code, String(reason), false)
       reject(new Error(`${room}: closed ${code} ${reason}`))
     })
     ws.on('error', () => {}) // the close that follows says what happened
@@ -295,7 +336,7 @@ async function idle (cfg) {
   const openMs = now() - t0 - cfg.settle_ms
   const after = rssKiB(cfg.server_pid)
   const stillOpen = sockets.filter((ws) => ws.readyState === WebSocket.OPEN).length
-  for (const ws of sockets) ws.terminate()
+  for (const ws of sockets) { ws.ending = true; ws.terminate() }
   return {
     docs: cfg.docs,
     rss_before_kib: before,
@@ -339,20 +380,30 @@ async function trace (cfg) {
       if (text.length === expected.length && text.toString() === expected) resolve(now())
     })
   })
+  const clocks = new Float64Array(txns.length).fill(Infinity) // the writer's clock after each edit
+  const serverCpu = cpuSeconds(cfg.server_pid)
   const t0 = now()
   for (let i = 0; i < txns.length; i++) {
     applyPatches(writer.doc, txns[i])
+    clocks[i] = Y.getState(writer.doc.store, writer.doc.clientID)
     if (i % 256 === 255) {
+      if (now() - t0 > cfg.timeout_ms) break
       await yieldIO()
       while (writer.provider.ws && writer.provider.ws.bufferedAmount > cfg.high_water) await sleep(1)
     }
   }
   const sentMs = now() - t0
-  const timeout = sleep(cfg.timeout_ms).then(() => null)
+  const timeout = sleep(Math.max(0, cfg.timeout_ms - sentMs)).then(() => null)
   const done = await Promise.race([arrived, timeout])
   if (done === null) {
-    const got = observer.text.length
-    throw new Error(`observer has ${got} of ${expected.length} chars after ${cfg.timeout_ms} ms`)
+    const seen = editsSeen(clocks, Y.getState(observer.doc.store, writer.doc.clientID))
+    const seconds = (now() - t0) / 1000
+    const rate = seen / seconds
+    const busy = (cpuSeconds(cfg.server_pid) - serverCpu) / seconds
+    throw new Error(`timed out: the observer had ${seen} of ${txns.length} edits after ` +
+      `${seconds.toFixed(0)} s (${rate.toFixed(0)} edits/s, server CPU ${(busy * 100).toFixed(0)}%; ` +
+      `the whole replay would take about ${(txns.length / rate).toFixed(0)} s)` +
+      strangers(observer.doc, writer.doc.clientID))
   }
   return {
     edits: txns.length,
@@ -360,25 +411,61 @@ async function trace (cfg) {
     writer_matches: writer.text.toString() === expected,
     sent_ms: sentMs,
     replay_ms: done - t0,
-    edits_per_s: txns.length / ((done - t0) / 1000)
+    edits_per_s: txns.length / ((done - t0) / 1000),
+    server_busy: cfg.server_pid ? (cpuSeconds(cfg.server_pid) - serverCpu) * 1000 / (done - t0) : null
   }
+}
+
+/** {}: two clients sync and one sees the other's edit, or the endpoint is not usable. */
+async function probe (cfg) {
+  const t0 = now()
+  const [writer, observer] = await connectMany(cfg, cfg.room, 2)
+  const seen = new Promise((resolve) => observer.text.observe(resolve))
+  writer.text.insert(0, 'probe')
+  if (await Promise.race([seen.then(() => true), sleep(10000)]) !== true) {
+    throw new Error('an edit did not reach the other client within 10 s')
+  }
+  return { text: observer.text.toString(), ms: now() - t0 }
+}
+
+/** Edits in `doc` that the writer never made (the server editing the text on its own). */
+function strangers (doc, writerId) {
+  const others = [...Y.decodeStateVector(Y.encodeStateVector(doc))].filter(([id]) => id !== writerId)
+  if (!others.length) return ''
+  const text = doc.getText('source').length
+  return `; the document (${text} chars) also holds inserts from Yjs client(s) the writer ` +
+    `never was: ${others.map(([id, clock]) => `${id} (${clock} items)`).join(', ')}`
+}
+
+/** How many edits an observer holding the writer's clock `clock` has (deletions do not move
+ * the clock, so this counts the last of a run of deletions as seen with the insert before). */
+function editsSeen (clocks, clock) {
+  let lo = 0
+  let hi = clocks.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (clocks[mid] <= clock) lo = mid + 1; else hi = mid
+  }
+  return lo
 }
 
 // -- main ---------------------------------------------------------------------------------------
 
-const MODES = { fanout, burst, sync, idle, trace }
+const MODES = { probe, fanout, burst, sync, idle, trace }
 
 async function main () {
   const [mode, json] = process.argv.slice(2)
   if (!MODES[mode]) throw new Error(`usage: workload.mjs ${Object.keys(MODES).join('|')} JSON`)
-  const result = await MODES[mode](JSON.parse(json ?? '{}'))
+  const result = await Promise.race([MODES[mode](JSON.parse(json ?? '{}')), aborted])
+  result.server_closes = Object.fromEntries(serverCloses)
   process.stdout.write(JSON.stringify(result) + '\n')
 }
 
 main().then(
   () => process.exit(0),
   (err) => {
-    process.stdout.write(JSON.stringify({ error: err.message }) + '\n')
+    const closes = serverCloses.size ? ` (server closes: ${JSON.stringify(Object.fromEntries(serverCloses))})` : ''
+    process.stdout.write(JSON.stringify({ error: err.message + closes }) + '\n')
     process.exit(1)
   }
 )

@@ -76,27 +76,35 @@ class WriteBack:
         self._save = save
         self._delay = delay
         self._task: asyncio.Task[None] | None = None
-        self._changed_at = 0.0
+        self._dirty = False
+        self._now = asyncio.Event()
 
     def changed(self) -> None:
+        self._dirty = True
         if self._task is None or self._task.done():
-            self._changed_at = time.perf_counter()
             self._task = asyncio.create_task(self._write_soon(), name="collab-writeback")
 
     async def _write_soon(self) -> None:
-        await asyncio.sleep(self._delay)
-        started = self._changed_at
-        try:
-            await self._save()
-        except Exception:
-            log.exception("write-back failed")
-            return
-        metrics.COLLAB_WRITEBACK.observe(time.perf_counter() - started)
+        # Loop while changes keep coming, including those that arrive during a save:
+        # the file must end up with the last text, not the one a save started from.
+        while self._dirty:
+            self._dirty = False
+            started = time.perf_counter()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._delay):
+                    await self._now.wait()
+            try:
+                await self._save()
+            except Exception:
+                log.exception("write-back failed")
+                continue
+            metrics.COLLAB_WRITEBACK.observe(time.perf_counter() - started)
 
     async def flush(self) -> None:
-        """Write now if a write is pending (on unload and shutdown)."""
+        """Write what is pending now and wait for it (on unload and shutdown)."""
         if self._task is not None and not self._task.done():
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            self._now.set()
+            try:
                 await self._task
-            await self._save()
+            finally:
+                self._now.clear()

@@ -89,7 +89,7 @@ class Rooms:
         for task in self._watchers.values():
             task.cancel()
         for document in list(self._open.values()):
-            await self._unload(document)
+            await self._unload(document, force=True)
         await self.writer.close()
 
     def __len__(self) -> int:
@@ -102,7 +102,7 @@ class Rooms:
         async with self._loading[key]:
             document = self._open.get(key)
             if document is not None and document.room.broken:
-                await self._unload(document)
+                await self._unload_now(document)
                 document = None
             if document is None:
                 await self._make_room_for_one_more()
@@ -115,8 +115,8 @@ class Rooms:
 
     async def release(self, room: Room) -> None:
         document = self._open.get(room.key)
-        if document is None:
-            return
+        if document is None or document.room is not room:
+            return  # already unloaded (and perhaps reloaded as another room)
         document.users -= 1
         if document.users <= 0 and document.unload_task is None:
             document.unload_task = asyncio.create_task(self._unload_later(document))
@@ -167,10 +167,17 @@ class Rooms:
         self._watch(key.workspace_id, workspace_root)
         return document
 
-    async def _unload(self, document: OpenDocument) -> None:
+    async def _unload(self, document: OpenDocument, *, force: bool = False) -> None:
+        """Unload under the document's lock, so nobody acquires it half-unloaded."""
+        async with self._loading[document.room.key]:
+            await self._unload_now(document, force=force)
+
+    async def _unload_now(self, document: OpenDocument, *, force: bool = False) -> None:
         key = document.room.key
         if self._open.get(key) is not document:
             return
+        if document.users > 0 and not (force or document.room.broken):
+            return  # someone opened it again meanwhile
         if not document.room.broken:
             await document.writeback.flush()
         for peer in list(document.room.peers.values()):
@@ -178,7 +185,6 @@ class Rooms:
             await peer.close(1001, "the document was closed on the server")
         del self._open[key]
         self._by_id.pop(document.room.document_id, None)
-        self._loading.pop(key, None)
         metrics.COLLAB_ROOMS.set(len(self._open))
         if document.appended:
             await self._compact(document)
@@ -191,7 +197,7 @@ class Rooms:
 
     def _changed(self, room: Room) -> None:
         document = self._open.get(room.key)
-        if document is None:
+        if document is None or document.room is not room:
             return
         document.writeback.changed()
         document.appended += 1

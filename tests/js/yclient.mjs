@@ -15,9 +15,12 @@
 // insert, delete and awareness answer {"event":"done",...} once applied locally.
 // Events on stdout, one JSON object a line: synced (with clientId), status, awareness (every
 // known state by client id, on each change), close (code and reason from the server; null
-// when the watchdog closed), error; the close op answers done, then the process exits 0. With --watch, remote edits print a text event too.
+// when the watchdog closed), error. The close op answers done, then the process exits 0.
+// With --watch, remote edits print a text event too.
 // Without --reconnect a close before or after sync ends the process (exit 3), so a refused
-// connection shows up as one close event instead of an endless retry loop.
+// connection shows up as one close event instead of an endless retry loop; with it, the
+// provider's own rule applies (reconnect unless the code is 4400-4499). Exit 2: bad usage,
+// or not synced within --sync-timeout-ms.
 
 import { createInterface } from 'node:readline'
 import { parseArgs } from 'node:util'
@@ -50,7 +53,7 @@ const provider = new WebsocketProvider(args.url, args.room, doc, {
   WebSocketPolyfill: WebSocket,
   params: args.token ? { token: args.token } : {},
   disableBc: true, // BroadcastChannel would bypass the server between local docs
-  shouldReconnect: () => args.reconnect
+  ...(!args.reconnect && { shouldReconnect: () => false })
 })
 
 const finish = (code) => {
