@@ -50,6 +50,7 @@ def serve(settings: Settings) -> None:
         port=settings.port,
         log_config=None,
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
         lifespan="on",
         timeout_graceful_shutdown=5,
     )

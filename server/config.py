@@ -71,6 +71,11 @@ class Settings(BaseSettings):
     collab_grace_seconds: float = Field(
         30.0, ge=0, description="How long a document stays loaded after its last client leaves."
     )
+    ws_compression: bool = Field(
+        False,
+        description="permessage-deflate on WebSockets: less bandwidth on slow links, but about "
+        "50 KiB of memory and CPU per message on every connection.",
+    )
     node_id: str | None = Field(
         None,
         description="This process's name among several nodes (default: host:pid:random).",

@@ -135,6 +135,7 @@ async def serve(settings: Settings) -> AsyncIterator[RunningServer]:
         log_config=None,
         lifespan="on",
         ws="websockets-sansio",
+        ws_per_message_deflate=settings.ws_compression,
     )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -77,7 +77,7 @@ class WriteBack:
         self._delay = delay
         self._task: asyncio.Task[None] | None = None
         self._dirty = False
-        self._now = asyncio.Event()
+        self._now: asyncio.Event | None = None  # set by flush() to skip the wait
 
     def changed(self) -> None:
         self._dirty = True
@@ -90,9 +90,12 @@ class WriteBack:
         while self._dirty:
             self._dirty = False
             started = time.perf_counter()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._delay):
-                    await self._now.wait()
+            if self._now is None:
+                await asyncio.sleep(self._delay)
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._delay):
+                        await self._now.wait()
             try:
                 await self._save()
             except Exception:
@@ -103,8 +106,9 @@ class WriteBack:
     async def flush(self) -> None:
         """Write what is pending now and wait for it (on unload and shutdown)."""
         if self._task is not None and not self._task.done():
+            self._now = asyncio.Event()
             self._now.set()
             try:
                 await self._task
             finally:
-                self._now.clear()
+                self._now = None

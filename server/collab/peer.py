@@ -1,6 +1,7 @@
 """A connection to a room, whatever carries it (WebSocket, Socket.IO).
 
-Sending never blocks the room: each peer has a bounded outbox drained by its own task.
+Sending never blocks the room: each peer has a bounded outbox, drained by a task that
+runs only while the outbox has something in it.
 A peer that falls too far behind is closed (it resyncs on reconnect) instead of holding
 memory or slowing everyone else down.
 """
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable
 
 from server.collab._protocol import CLOSE_TRY_AGAIN
@@ -33,50 +35,52 @@ class Peer:
         self.username = username
         self.can_write = can_write
         self.awareness_clients: set[int] = set()
+        self.closed = False
         self._send = send
         self._close = close
-        self._outbox: asyncio.Queue[bytes] = asyncio.Queue(OUTBOX_LIMIT)
-        self._writer = asyncio.create_task(self._drain(), name=f"peer:{peer_id}")
-        self.closed = False
+        self._outbox: deque[bytes] = deque()
+        # Runs only while there is something to send: an idle peer costs no task.
+        self._drainer: asyncio.Task[None] | None = None
         self._closing: asyncio.Task[None] | None = None
 
     def send(self, message: bytes) -> None:
         if self.closed:
             return
-        try:
-            self._outbox.put_nowait(message)
-        except asyncio.QueueFull:
+        if len(self._outbox) >= OUTBOX_LIMIT:
             log.warning("peer %s fell %d messages behind; closing it", self.id, OUTBOX_LIMIT)
             self._closing = asyncio.create_task(
                 self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect")
             )
+            return
+        self._outbox.append(message)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain(), name=f"peer:{self.id}")
 
     async def _drain(self) -> None:
-        while True:
-            message = await self._outbox.get()
+        while self._outbox:
             try:
-                await self._send(message)
+                await self._send(self._outbox.popleft())
             except Exception:
                 self.closed = True
+                self._outbox.clear()
                 return
-            finally:
-                self._outbox.task_done()
 
     async def flush(self) -> None:
-        """Wait until the outbox is empty (used before closing)."""
-        if not self._writer.done():
-            with contextlib.suppress(TimeoutError):
+        """Wait, briefly, until the outbox is empty (used before closing)."""
+        if self._drainer is not None and not self._drainer.done():
+            with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 async with asyncio.timeout(1.0):
-                    await self._outbox.join()
+                    await asyncio.shield(self._drainer)
 
     async def close(self, code: int, reason: str) -> None:
         if self.closed:
             return
-        self.closed = True
-        self._writer.cancel()
+        self.stop()
         with contextlib.suppress(Exception):
             await self._close(code, reason)
 
     def stop(self) -> None:
         self.closed = True
-        self._writer.cancel()
+        self._outbox.clear()
+        if self._drainer is not None:
+            self._drainer.cancel()

@@ -98,7 +98,6 @@ class Room:
         self._writer = writer
         self._bus = bus
         self._on_change = on_change
-        self._lock = asyncio.Lock()  # one disk merge at a time
         self._outgoing: deque[tuple[asyncio.Future[None], bytes, Peer | None]] = deque()
         self._relay_task: asyncio.Task[None] | None = None
         self.broken = False
@@ -234,14 +233,13 @@ class Room:
     async def replace_text(self, new: str) -> bool:
         """Merge `new` (the file as it now is on disk) into the document as a minimal
         diff; returns whether anything changed."""
-        async with self._lock:
-            before = self.doc.get_state()
-            with self.doc.transaction(origin="disk"):
-                changed = apply_diff(self.text, self.source, new)
-            if not changed:
-                return False
-            await self._make_durable(self.doc.get_update(before), None)
-            return True
+        before = self.doc.get_state()
+        with self.doc.transaction(origin="disk"):
+            changed = apply_diff(self.text, self.source, new)
+        if not changed:
+            return False
+        await self._make_durable(self.doc.get_update(before), None)
+        return True
 
     def _make_durable(self, update: bytes, origin: Peer | None) -> asyncio.Future[None]:
         """Queue an applied update for storage; it is relayed, in order, once durable.
