@@ -122,6 +122,13 @@ async def caught_up(text: Text, expected: str) -> None:
             seen, last_change = str(text), time.perf_counter()
 
 
+async def assert_stored(url: str, file: Path, expected: str) -> None:
+    """What the server kept: a client connecting now, and the file on disk, see `expected`."""
+    async with connected_doc(url) as (_, fresh, _):
+        assert str(fresh) == expected
+    await wait_file(file, expected)
+
+
 @pytest.mark.parametrize("name", ["sveltecomponent", "rustcode", "automerge-paper"])
 async def test_sequential_trace_replays_exactly(nexus: RunningServer, name: str) -> None:
     """One writer types the trace (or its first `PREFIX_TXNS[name]` transactions), one
@@ -164,9 +171,7 @@ async def test_sequential_trace_replays_exactly(nexus: RunningServer, name: str)
         f"{name}: {len(txns)} txns ({len(head) + len(tail)} live, first {len(head)} "
         f"in {head_seconds:.1f}s) in {time.perf_counter() - started:.1f}s"
     )
-    async with connected_doc(url) as (_, fresh, _):
-        assert str(fresh) == expected
-    await wait_file(Path(workspace["path"]) / path, expected)
+    await assert_stored(url, Path(workspace["path"]) / path, expected)
 
 
 def causal_replay(trace: dict[str, Any]) -> tuple[list[tuple[int, list[bytes]]], list[Doc]]:
@@ -279,6 +284,4 @@ async def test_concurrent_trace_converges_through_the_server(nexus: RunningServe
         f"friendsforever: {len(replayed)} txns in {messages} messages, "
         f"{time.perf_counter() - started:.1f}s"
     )
-    async with connected_doc(url) as (_, fresh, _):
-        assert str(fresh) == expected
-    await wait_file(Path(workspace["path"]) / path, expected)
+    await assert_stored(url, Path(workspace["path"]) / path, expected)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -36,6 +37,20 @@ async def connect(url: str, token: str) -> socketio.AsyncClient:
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(timeout=10) as client:
         yield client
+
+
+async def ready_with_workspace(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient, name: str
+) -> dict[str, Any]:
+    """Both nodes serving, and a workspace (made by the admin on the first) to use."""
+    await asyncio.gather(*(node.ready() for node in nodes))
+    created = await http.post(
+        nodes[0].url + "/api/v1/workspaces",
+        json={"name": name},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    assert created.status_code == 201, created.text
+    return dict(created.json())
 
 
 async def test_clients_on_two_nodes_share_presence_and_broadcasts(
@@ -113,19 +128,15 @@ async def test_a_killed_node_drops_out_of_presence(
     nodes: tuple[Node, Node], http: httpx.AsyncClient
 ) -> None:
     node_a, node_b = nodes
-    await asyncio.gather(node_a.ready(), node_b.ready())
     admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    workspace = (
-        await http.post(node_a.url + "/api/v1/workspaces", json={"name": "w"}, headers=admin)
-    ).json()
+    workspace = await ready_with_workspace(nodes, http, "w")
     on_a = await connect(node_a.url, ADMIN_TOKEN)
     on_b = await connect(node_b.url, ADMIN_TOKEN)
     await on_a.call("workspace:join", {"workspace": workspace["id"]})
     joined = await on_b.call("workspace:join", {"workspace": workspace["id"]})
     assert joined["result"]["presence"][0]["connections"] == 2
 
-    node_a.process.kill()  # no goodbye: its heartbeat stops
-    node_a.process.wait()
+    node_a.kill()  # no goodbye: its heartbeat stops
     url = node_b.url + f"/api/v1/workspaces/{workspace['id']}/presence"
     async with asyncio.timeout(30):
         while (await http.get(url, headers=admin)).json()[0]["connections"] != 1:
@@ -146,11 +157,7 @@ async def test_one_document_edited_through_two_nodes_converges_and_persists_once
     from tests._yclient import connected_doc, wait_text, yjs_url
 
     node_a, node_b = nodes
-    await asyncio.gather(node_a.ready(), node_b.ready())
-    admin = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-    workspace = (
-        await http.post(node_a.url + "/api/v1/workspaces", json={"name": "co"}, headers=admin)
-    ).json()
+    workspace = await ready_with_workspace(nodes, http, "co")
     (Path(workspace["path"]) / "doc.txt").write_text("start\n")
     url_a = yjs_url(node_a.url, workspace["id"], "doc.txt", ADMIN_TOKEN)
     url_b = yjs_url(node_b.url, workspace["id"], "doc.txt", ADMIN_TOKEN)
