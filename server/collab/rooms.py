@@ -195,6 +195,13 @@ class Rooms:
 
     # -- keeping the file and the document in step --------------------------------------
 
+    async def flush(self, workspace_id: str) -> None:
+        """Write every open document of a workspace to disk now, so that programs that
+        read the files (git, search, a test run) see what collaborators typed."""
+        for document in list(self._open.values()):
+            if document.room.key.workspace_id == workspace_id and not document.room.broken:
+                await document.writeback.flush()
+
     def _changed(self, room: Room) -> None:
         document = self._open.get(room.key)
         if document is None or document.room is not room:
