@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     collab_max_message_bytes: int = Field(
         16 * 1024 * 1024, ge=1024, description="Largest collaboration message accepted."
     )
+    files_max_upload_bytes: int = Field(
+        100 * 1024 * 1024, ge=1024, description="Largest file written or uploaded over REST."
+    )
     collab_max_file_bytes: int = Field(
         8 * 1024 * 1024, ge=1024, description="Largest file opened as a shared document."
     )
@@ -70,6 +73,33 @@ class Settings(BaseSettings):
     )
     collab_grace_seconds: float = Field(
         30.0, ge=0, description="How long a document stays loaded after its last client leaves."
+    )
+    terminal_shell: str | None = Field(
+        None,
+        description="Shell for new terminals (default: `$SHELL`, else /bin/bash, else /bin/sh).",
+    )
+    terminal_max_per_user: int = Field(
+        8, ge=1, description="Running terminals one user may have in one workspace."
+    )
+    terminal_scrollback_bytes: int = Field(
+        256 * 1024, ge=1024, description="Output kept per terminal and replayed on attach."
+    )
+    terminal_idle_seconds: float = Field(
+        1800.0,
+        gt=0,
+        description="A terminal with no attached client and no output for this long is closed.",
+    )
+    terminal_max_input_bytes: int = Field(
+        64 * 1024, ge=16, le=1024 * 1024, description="Largest `terminal:input` message."
+    )
+    terminal_high_water_bytes: int = Field(
+        1024 * 1024,
+        ge=16 * 1024,
+        description="Unacknowledged output per client at which a terminal stops being read; "
+        "reading resumes at a quarter of it.",
+    )
+    terminal_stuck_seconds: float = Field(
+        30.0, gt=0, description="A client above the high-water mark this long is detached."
     )
     ws_compression: bool = Field(
         False,

@@ -88,6 +88,83 @@ COLLAB_REFUSED = Counter(
     registry=REGISTRY,
 )
 
+WATCHED_WORKSPACES = Gauge(
+    "nexus_watched_workspaces", "Workspace folders watched on this node.", registry=REGISTRY
+)
+WATCH_CHANGES = Counter(
+    "nexus_watch_changes_total", "File changes seen by the workspace watchers.", registry=REGISTRY
+)
+FILE_OPERATIONS = Counter(
+    "nexus_file_operations_total",
+    "File operations over REST, by operation and outcome.",
+    ["operation", "outcome"],
+    registry=REGISTRY,
+)
+FILE_BYTES = Counter(
+    "nexus_file_bytes_total",
+    "Bytes of file content read and written over REST.",
+    ["direction"],
+    registry=REGISTRY,
+)
+
+SEARCHES = Counter(
+    "nexus_search_total",
+    "Workspace text searches (complete, truncated or invalid).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+SEARCH_SECONDS = Histogram(
+    "nexus_search_seconds",
+    "Workspace text search time, flushing open documents included.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+SEARCH_TRUNCATED = Counter(
+    "nexus_search_truncated_total",
+    "Searches cut short, by reason (max_results, time_budget).",
+    ["reason"],
+    registry=REGISTRY,
+)
+
+GIT_OPERATIONS = Counter(
+    "nexus_git_operations_total",
+    "Git operations on workspace repositories, by operation and outcome.",
+    ["operation", "outcome"],
+    registry=REGISTRY,
+)
+GIT_SECONDS = Histogram(
+    "nexus_git_seconds",
+    "Git operation time, waiting for the repository's lock included.",
+    ["operation"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+    registry=REGISTRY,
+)
+
+
+TERMINALS_OPEN = Gauge(
+    "nexus_terminals_open", "Terminals (PTY processes) open on this node.", registry=REGISTRY
+)
+TERMINAL_OUTPUT_BYTES = Counter(
+    "nexus_terminal_output_bytes_total",
+    "Bytes read from terminals and sent to their clients.",
+    registry=REGISTRY,
+)
+TERMINALS_PAUSED = Gauge(
+    "nexus_terminals_paused",
+    "Terminals not being read because a client has too much unacknowledged output.",
+    registry=REGISTRY,
+)
+TERMINAL_PAUSES = Counter(
+    "nexus_terminal_pauses_total",
+    "Times flow control stopped reading a terminal.",
+    registry=REGISTRY,
+)
+TERMINAL_STUCK_DETACHED = Counter(
+    "nexus_terminal_stuck_detached_total",
+    "Clients detached from a terminal for not acknowledging its output.",
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     return generate_latest(REGISTRY)

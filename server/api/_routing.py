@@ -81,7 +81,9 @@ def error_response(exc: NexusError) -> JSONResponse:
         headers["Retry-After"] = str(int(exc.retry_after + 0.999))
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(exc.to_dict(), status_code=exc.status, headers=headers)
+    return JSONResponse(
+        to_jsonable_python(exc.to_dict()), status_code=exc.status, headers=headers
+    )
 
 
 class Api:
@@ -140,7 +142,8 @@ def starlette_routes(endpoints: list[Endpoint]) -> list[Route]:
 
 def _dispatcher(methods: dict[str, Endpoint]) -> Callable[[Request], Awaitable[Response]]:
     async def dispatch(request: Request) -> Response:
-        return await _serve(methods[request.method], request)
+        method = "GET" if request.method == "HEAD" else request.method
+        return await _serve(methods[method], request)
 
     return dispatch
 
@@ -186,8 +189,8 @@ async def _call(endpoint: Endpoint, request: Request, request_id: str) -> Respon
     return JSONResponse(to_jsonable_python(result), status_code=endpoint.status)
 
 
-async def _read_json(request: Request, services: Services) -> Any:
-    limit = services.settings.max_body_bytes
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 as soon as it passes `limit` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body is larger than {limit} bytes")
@@ -197,7 +200,11 @@ async def _read_json(request: Request, services: Services) -> Any:
         if size > limit:
             raise PayloadTooLarge(f"body is larger than {limit} bytes")
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def _read_json(request: Request, services: Services) -> Any:
+    raw = await read_body(request, services.settings.max_body_bytes)
     if not raw:
         raise InvalidInput("a JSON body is required")
     try:

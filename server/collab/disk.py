@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from server import metrics
 from server.errors import InvalidInput, PayloadTooLarge
+from server.workspaces.fileio import BINARY_SNIFF_BYTES
 
 log = logging.getLogger("nexus.collab")
 
@@ -31,37 +30,12 @@ def read_text(path: Path, limit: int) -> str | None:
     if size > limit:
         raise PayloadTooLarge(f"{path.name} is larger than {limit} bytes")
     data = path.read_bytes()
-    if b"\0" in data[:8192]:
+    if b"\0" in data[:BINARY_SNIFF_BYTES]:
         raise InvalidInput(f"{path.name} is a binary file")
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidInput(f"{path.name} is not UTF-8 text") from None
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write via a temp file in the same folder and a rename: readers see the old file
-    or the new one, never half of one, even if we are killed mid-write."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.nexus-{secrets.token_hex(4)}.tmp")
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = 0o644
-    try:
-        with open(temp, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-
-
-def is_temp_file(path: Path) -> bool:
-    return path.name.startswith(".") and path.name.endswith(".tmp") and ".nexus-" in path.name
 
 
 class WriteBack:
@@ -102,6 +76,12 @@ class WriteBack:
                 log.exception("write-back failed")
                 continue
             metrics.COLLAB_WRITEBACK.observe(time.perf_counter() - started)
+
+    def cancel(self) -> None:
+        """Forget pending changes (the file was deleted or moved away)."""
+        self._dirty = False
+        if self._task is not None:
+            self._task.cancel()
 
     async def flush(self) -> None:
         """Write what is pending now and wait for it (on unload and shutdown)."""

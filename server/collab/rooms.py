@@ -4,25 +4,39 @@ messages that keep the same document converged across nodes."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from watchfiles import Change, awatch
+from watchfiles import Change
 
 from server import metrics
-from server.bus import Bus, Envelope, OverflowPolicy, Subscription
+from server.bus import Bus, Envelope, Event, OverflowPolicy, Subscription
 from server.collab._writer import UpdateWriter
-from server.collab.disk import WriteBack, is_temp_file, read_text, write_atomic
+from server.collab.disk import WriteBack, read_text
 from server.collab.room import DocumentChanged, Room, RoomKey
 from server.collab.store import DocumentStore
 from server.collab.text import merge3
 from server.errors import NexusError
+from server.workspaces.fileio import write_atomic
+from server.workspaces.watcher import RawChanges, WorkspaceWatchers
 
 log = logging.getLogger("nexus.collab")
 
 COMPACT_EVERY = 500  # updates appended to a document's log before it is folded
+
+
+CLOSE_GONE = 4410  # the file was deleted or moved; the reason says which
+
+
+class DocumentsForgotten(Event):
+    """Documents at a path (a file, or a folder's files) were deleted or moved."""
+
+    workspace_id: str
+    path: str
+    reason: str
 
 
 class TooManyRooms(NexusError):
@@ -53,6 +67,7 @@ class Rooms:
         self,
         store: DocumentStore,
         bus: Bus,
+        watchers: WorkspaceWatchers,
         *,
         node_id: str,
         max_rooms: int,
@@ -61,6 +76,7 @@ class Rooms:
     ) -> None:
         self.store = store
         self.bus = bus
+        self.watchers = watchers
         self.node_id = node_id
         self.max_rooms = max_rooms
         self.grace_seconds = grace_seconds
@@ -69,12 +85,12 @@ class Rooms:
         self._open: dict[RoomKey, OpenDocument] = {}
         self._by_id: dict[int, OpenDocument] = {}
         self._loading: dict[RoomKey, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._watchers: dict[str, asyncio.Task[None]] = {}
         self._subscription: Subscription | None = None
         self._dropped_seen = 0
 
     async def start(self) -> None:
         self.writer.start()
+        self.watchers.add_listener(self._files_changed)
         self._subscription = self.bus.subscribe(
             "collab.#",
             self._remote_change,
@@ -86,8 +102,6 @@ class Rooms:
     async def close(self) -> None:
         if self._subscription is not None:
             self._subscription.close()
-        for task in self._watchers.values():
-            task.cancel()
         for document in list(self._open.values()):
             await self._unload(document, force=True)
         await self.writer.close()
@@ -141,6 +155,10 @@ class Rooms:
     async def _load(self, key: RoomKey, path: Path, workspace_root: Path) -> OpenDocument:
         disk = await asyncio.to_thread(read_text, path, self.max_file_bytes)
         stored = await self.store.open(key.workspace_id, key.path)
+        if disk is None and stored.has_history and stored.disk_text is not None:
+            # We had written the file and it is gone: deleted while nobody had it open.
+            await self.store.retire(key.workspace_id, key.path)
+            stored = await self.store.open(key.workspace_id, key.path)
         room = Room(key, stored, writer=self.writer, bus=self.bus, on_change=self._changed)
         document = OpenDocument(
             room=room,
@@ -164,7 +182,7 @@ class Rooms:
         self._open[key] = document
         self._by_id[room.document_id] = document
         metrics.COLLAB_ROOMS.set(len(self._open))
-        self._watch(key.workspace_id, workspace_root)
+        self.watchers.acquire(key.workspace_id, workspace_root)
         return document
 
     async def _unload(self, document: OpenDocument, *, force: bool = False) -> None:
@@ -172,26 +190,80 @@ class Rooms:
         async with self._loading[document.room.key]:
             await self._unload_now(document, force=force)
 
-    async def _unload_now(self, document: OpenDocument, *, force: bool = False) -> None:
+    async def _unload_now(
+        self,
+        document: OpenDocument,
+        *,
+        force: bool = False,
+        gone: str | None = None,
+    ) -> None:
+        """Save, close the peers, compact, forget. `gone` says why the file no longer
+        exists here (deleted, moved): then nothing is saved or compacted."""
         key = document.room.key
         if self._open.get(key) is not document:
             return
-        if document.users > 0 and not (force or document.room.broken):
+        if document.users > 0 and not (force or gone or document.room.broken):
             return  # someone opened it again meanwhile
         if not document.room.broken:
+            # Also when the file is going away: a save cut short could land after the
+            # caller deleted the file and bring it back.
             await document.writeback.flush()
+        if document.unload_task is not None:
+            document.unload_task.cancel()
+            document.unload_task = None
         for peer in list(document.room.peers.values()):
             await document.room.leave(peer)
-            await peer.close(1001, "the document was closed on the server")
+            if gone is not None:
+                await peer.close(CLOSE_GONE, gone)
+            else:
+                await peer.close(1001, "the document was closed on the server")
+        if gone is not None:
+            document.writeback.cancel()  # edits that raced the closing peers
         del self._open[key]
         self._by_id.pop(document.room.document_id, None)
         metrics.COLLAB_ROOMS.set(len(self._open))
-        if document.appended:
+        if gone is None and document.appended:
             await self._compact(document)
-        if not any(d.room.key.workspace_id == key.workspace_id for d in self._open.values()):
-            watcher = self._watchers.pop(key.workspace_id, None)
-            if watcher is not None:
-                watcher.cancel()
+        elif document.compact_task is not None:
+            with contextlib.suppress(Exception):
+                await document.compact_task
+        self.watchers.release(key.workspace_id)
+
+    # -- files deleted and moved ---------------------------------------------------------
+
+    async def forget(self, workspace_id: str, path: str, reason: str) -> None:
+        """The file or folder at `path` was deleted or moved: close its open documents
+        (code 4410 with `reason`) without saving them, here and on other nodes, and start
+        their stored history over so that nobody's old copy brings the file back."""
+        await self._forget_open(workspace_id, path, reason)
+        await self.store.retire(workspace_id, path)
+        if self.bus.spans_nodes:
+            await self.bus.publish(
+                f"collab.{workspace_id}.forget",
+                DocumentsForgotten(workspace_id=workspace_id, path=path, reason=reason),
+            )
+
+    async def _forget_open(self, workspace_id: str, path: str, reason: str) -> None:
+        for document in list(self._open.values()):
+            key = document.room.key
+            if key.workspace_id == workspace_id and (
+                key.path == path or key.path.startswith(f"{path}/")
+            ):
+                async with self._loading[key]:
+                    await self._unload_now(document, gone=reason)
+
+    async def merge_now(self, workspace_id: str, path: str) -> None:
+        """A program told us it wrote `path` (a REST write): merge it into the open
+        document now rather than when the watcher notices."""
+        document = self._open.get(RoomKey(workspace_id, path))
+        if document is not None and not document.room.broken:
+            await self._merge_from_disk(document)
+
+    async def flush_document(self, workspace_id: str, path: str) -> None:
+        """Write one open document to disk now (before its file is read or replaced)."""
+        document = self._open.get(RoomKey(workspace_id, path))
+        if document is not None and not document.room.broken:
+            await document.writeback.flush()
 
     # -- keeping the file and the document in step --------------------------------------
 
@@ -241,27 +313,12 @@ class Rooms:
         if merged != disk:
             document.writeback.changed()
 
-    def _watch(self, workspace_id: str, root: Path) -> None:
-        if workspace_id not in self._watchers:
-            self._watchers[workspace_id] = asyncio.create_task(
-                self._watch_forever(workspace_id, root), name=f"collab-watch:{workspace_id}"
-            )
-
-    async def _watch_forever(self, workspace_id: str, root: Path) -> None:
-        """Merge changes other programs make to open documents' files."""
-        try:
-            async for changes in awatch(root, debounce=50, step=20, recursive=True):
-                for change, raw in changes:
-                    path = Path(raw)
-                    if change == Change.deleted or is_temp_file(path):
-                        continue
-                    for document in list(self._open.values()):
-                        if document.room.key.workspace_id == workspace_id and document.path == path:
-                            await self._merge_from_disk(document)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("watching %s stopped", root)
+    async def _files_changed(self, workspace_id: str, root: Path, changes: RawChanges) -> None:
+        """Merge changes other programs made to open documents' files."""
+        changed = {Path(raw) for change, raw in changes if change != Change.deleted}
+        for document in list(self._open.values()):
+            if document.room.key.workspace_id == workspace_id and document.path in changed:
+                await self._merge_from_disk(document)
 
     async def _compact(self, document: OpenDocument) -> None:
         document.compacting = True
@@ -277,7 +334,12 @@ class Rooms:
 
     async def _remote_change(self, envelope: Envelope) -> None:
         change = envelope.event
-        if envelope.origin == self.node_id or not isinstance(change, DocumentChanged):
+        if envelope.origin == self.node_id:
+            return
+        if isinstance(change, DocumentsForgotten):
+            await self._forget_open(change.workspace_id, change.path, change.reason)
+            return
+        if not isinstance(change, DocumentChanged):
             return
         document = self._by_id.get(change.document_id)
         if document is not None:

@@ -16,10 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pycrdt import Doc
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from server.collab._protocol import read_state_vector
 from server.storage.database import utcnow
 from server.storage.tables import document_updates, documents
 
@@ -209,3 +210,44 @@ class DocumentStore:
                 delete(document_updates).where(document_updates.c.document_id == document_id)
             )
         return epoch
+
+    async def retire(self, workspace_id: str, path: str) -> list[str]:
+        """Start over the documents at `path` and below (the file or folder was deleted
+        or moved): empty history in a new epoch, so that a client still holding the old
+        history is refused instead of bringing the file back. Returns their paths."""
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    select(documents.c.id, documents.c.path, documents.c.snapshot).where(
+                        documents.c.workspace_id == workspace_id,
+                        or_(documents.c.path == path, documents.c.path.startswith(f"{path}/")),
+                    )
+                )
+            ).all()
+        retired = []
+        for row in rows:
+            async with self.engine.connect() as conn:
+                updates = (
+                    await conn.execute(
+                        select(document_updates.c.data).where(
+                            document_updates.c.document_id == row.id
+                        )
+                    )
+                ).scalars()
+                clients = _clients_of(row.snapshot, list(updates))
+            await self.rebuild(row.id, clients)
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    documents.update().where(documents.c.id == row.id).values(disk_text=None)
+                )
+            retired.append(row.path)
+        return retired
+
+
+def _clients_of(snapshot: bytes | None, updates: list[bytes]) -> set[int]:
+    """The Yjs client ids that wrote any of this history."""
+    doc: Doc[Any] = Doc()
+    for update in [snapshot, *updates]:
+        if update:
+            doc.apply_update(update)
+    return set(read_state_vector(doc.get_state()))

@@ -6,7 +6,7 @@ Every event is acknowledged with `{"ok": true, "result": …}` or
 
 Events from clients: `workspace:join`, `workspace:leave`, `workspace:broadcast`,
 `command:execute`. Events to clients: `presence`, `workspace:message`,
-`workspace:removed`, `workspace:role`.
+`workspace:removed`, `workspace:role`, `git:changed`.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs
 
@@ -36,7 +37,10 @@ from server.hub.presence import PresenceChanged, PresenceEntry
 from server.logs import request_id_var
 from server.models import Role
 from server.storage import utcnow
-from server.workspaces import MembershipChanged
+from server.terminals.socketio import SocketTerminals
+from server.workspaces.git_commands import GitChanged
+from server.workspaces.service import MembershipChanged
+from server.workspaces.watcher import FilesChanged
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -92,10 +96,11 @@ class Hub:
         self.on("workspace:leave", WorkspaceRef)(self.leave)
         self.on("workspace:broadcast", BroadcastPayload)(self.broadcast)
         self.on("command:execute", ExecutePayload)(self.execute)
-        self._subscription: Subscription | None = None
+        self._subscriptions: list[Subscription] = []
         self._announcements: dict[str, asyncio.Task[None]] = {}
         self._disconnect_hooks: list[Callable[[str], Awaitable[None]]] = []
         SocketDocuments(self)
+        SocketTerminals(self)
 
     @property
     def services(self) -> Services:
@@ -105,15 +110,19 @@ class Hub:
 
     def attach(self, services: Services) -> None:
         self._services = services
-        self._subscription = services.bus.subscribe(
-            "workspace.*.members", self._membership_changed, name="hub.members"
-        )
+        self._subscriptions = [
+            services.bus.subscribe(
+                "workspace.*.members", self._membership_changed, name="hub.members"
+            ),
+            services.bus.subscribe("workspace.*.files", self._files_changed, name="hub.files"),
+            services.bus.subscribe("workspace.*.git", self._git_changed, name="hub.git"),
+        ]
 
     async def close(self) -> None:
         """Shutdown: forget sessions without announcing each departure; the presence store
         drops this node's entries when it closes."""
-        if self._subscription is not None:
-            self._subscription.close()
+        for subscription in self._subscriptions:
+            subscription.close()
         for task in self._announcements.values():
             task.cancel()
         self.sessions.clear()
@@ -207,6 +216,8 @@ class Hub:
             session.principal, payload.workspace, Role.viewer
         )
         workspace_id = access.workspace.id
+        if workspace_id not in session.joined:
+            self.services.watchers.acquire(workspace_id, Path(access.workspace.path))
         session.joined[workspace_id] = access.role
         await self.sio.enter_room(sid, room(workspace_id))
         user = session.principal.user
@@ -234,7 +245,8 @@ class Hub:
         return {"workspace": payload.workspace}
 
     async def _leave_room(self, sid: str, session: SocketSession, workspace_id: str) -> None:
-        session.joined.pop(workspace_id, None)
+        if session.joined.pop(workspace_id, None) is not None:
+            self.services.watchers.release(workspace_id)
         await self.sio.leave_room(sid, room(workspace_id))
         await self.services.presence.remove(workspace_id, sid)
         self._announce_presence(workspace_id)
@@ -314,3 +326,28 @@ class Hub:
                     {"workspace": change.workspace_id, "role": change.role.value},
                     to=sid,
                 )
+
+    async def _files_changed(self, envelope: Envelope) -> None:
+        """Tell explorer panels what changed on disk. Each node forwards only what its own
+        watcher saw, to its own sessions, so a shared volume watched by several nodes
+        does not announce a change twice."""
+        change = envelope.event
+        if not isinstance(change, FilesChanged) or envelope.origin != self.services.node_id:
+            return
+        payload = {
+            "workspace": change.workspace_id,
+            "changes": [c.model_dump(mode="json") for c in change.changes],
+            "overflow": change.overflow,
+        }
+        for sid, session in list(self.sessions.items()):
+            if change.workspace_id in session.joined:
+                await self.sio.emit("explorer:changed", payload, to=sid)
+
+    async def _git_changed(self, envelope: Envelope) -> None:
+        """Tell source-control panels to refresh. Only the node where the change happened
+        emits; the Socket.IO manager carries it to the room on every node."""
+        change = envelope.event
+        if not isinstance(change, GitChanged) or envelope.origin != self.services.node_id:
+            return
+        payload = {"workspace": change.workspace_id, **change.model_dump(exclude={"workspace_id"})}
+        await self.sio.emit("git:changed", payload, room=room(change.workspace_id))

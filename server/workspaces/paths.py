@@ -9,11 +9,15 @@ from server.errors import Forbidden, InvalidInput
 MAX_PATH_LENGTH = 1024
 
 
-def resolve_in_workspace(root: Path, relative: str) -> tuple[str, Path]:
+def resolve_in_workspace(
+    root: Path, relative: str, *, follow_symlinks: bool = True
+) -> tuple[str, Path]:
     """(normalized relative path, absolute path) of `relative` inside `root`.
 
     Refuses empty names, NUL and control characters, absolute paths, `..` that climbs
-    out, `.git`, and symlinks that lead outside the workspace.
+    out, `.git`, and symlinks that lead outside the workspace. With `follow_symlinks`
+    False the last part is not resolved: deleting or moving a symlink acts on the link,
+    not on what it points to.
     """
     if not relative or len(relative) > MAX_PATH_LENGTH:
         raise InvalidInput("path: must be 1 to 1024 characters")
@@ -27,7 +31,10 @@ def resolve_in_workspace(root: Path, relative: str) -> tuple[str, Path]:
     if ".git" in parts:
         raise Forbidden("path: .git is not editable")
     root = root.resolve()
-    target = root.joinpath(*parts).resolve()
+    if follow_symlinks:
+        target = root.joinpath(*parts).resolve()
+    else:
+        target = root.joinpath(*parts[:-1]).resolve() / parts[-1]
     if not target.is_relative_to(root) or target == root:
         raise Forbidden("path: leads outside the workspace")
     return "/".join(parts), target
