@@ -22,6 +22,9 @@ from extensions.openapi import build_openapi
 from server import metrics
 from server.api import Endpoint, starlette_routes
 from server.api import auth as auth_api
+from server.api import files as files_api
+from server.api import git as git_api
+from server.api import search as search_api
 from server.api import workspaces as workspace_api
 from server.collab.websocket import yjs_endpoint
 from server.config import Settings
@@ -33,6 +36,9 @@ log = logging.getLogger("nexus")
 ENDPOINTS: list[Endpoint] = [
     *auth_api.api.endpoints,
     *workspace_api.api.endpoints,
+    *files_api.api.endpoints,
+    *search_api.api.endpoints,
+    *git_api.api.endpoints,
     *command_api.api.endpoints,
 ]
 

@@ -19,7 +19,13 @@ from server.core import CommandRegistry, ConsciousnessCore
 from server.hub.presence import MemoryPresence, create_presence
 from server.models import User
 from server.storage import AuditLog, TokenStore, UserStore, WorkspaceStore, create_engine, migrate
+from server.terminals import TerminalManager, register_terminal_commands
 from server.workspaces import WorkspaceService, register_workspace_commands
+from server.workspaces.file_commands import register_file_commands
+from server.workspaces.files import WorkspaceFiles
+from server.workspaces.git_commands import register_git_commands
+from server.workspaces.search import register_search_commands
+from server.workspaces.watcher import WorkspaceWatchers
 
 
 @dataclass
@@ -40,6 +46,9 @@ class Services:
     workspace_service: WorkspaceService
     registry: CommandRegistry
     rooms: Rooms
+    terminals: TerminalManager
+    watchers: WorkspaceWatchers
+    files: WorkspaceFiles
     admin: User
 
     @functools.cached_property
@@ -66,9 +75,12 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         presence = create_presence(settings.redis_url, node_id)
         await presence.start()
         stack.push_async_callback(presence.close)
+        watchers = WorkspaceWatchers(bus)
+        stack.push_async_callback(watchers.close)
         rooms = Rooms(
             DocumentStore(engine),
             bus,
+            watchers,
             node_id=node_id,
             max_rooms=settings.collab_max_documents,
             grace_seconds=settings.collab_grace_seconds,
@@ -78,6 +90,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(rooms.close)
         registry = CommandRegistry()
         register_workspace_commands(registry)
+        register_terminal_commands(registry)
+        terminals = TerminalManager(settings)
+        await terminals.start()
+        stack.push_async_callback(terminals.close)  # closed first: no process outlives us
+        register_file_commands(registry)
+        register_search_commands(registry)
+        register_git_commands(registry)
         yield Services(
             settings=settings,
             node_id=node_id,
@@ -97,5 +116,8 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ),
             registry=registry,
             rooms=rooms,
+            terminals=terminals,
+            watchers=watchers,
+            files=WorkspaceFiles(rooms, watchers, settings.files_max_upload_bytes),
             admin=admin,
         )

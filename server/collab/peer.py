@@ -1,7 +1,9 @@
 """A connection to a room, whatever carries it (WebSocket, Socket.IO).
 
 Sending never blocks the room: each peer has a bounded outbox, drained by a task that
-runs only while the outbox has something in it.
+runs only while the outbox has something in it. A message to a peer with nothing queued
+is sent on the spot when the transport can take it without waiting, which is the usual
+case: a broadcast to fifty peers then costs fifty writes, not fifty tasks.
 A peer that falls too far behind is closed (it resyncs on reconnect) instead of holding
 memory or slowing everyone else down.
 """
@@ -12,7 +14,8 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine, Generator
+from typing import Any
 
 from server.collab._protocol import CLOSE_TRY_AGAIN
 
@@ -28,7 +31,7 @@ class Peer:
         username: str,
         *,
         can_write: bool,
-        send: Callable[[bytes], Awaitable[None]],
+        send: Callable[[bytes], Coroutine[Any, Any, None]],
         close: Callable[[int, str], Awaitable[None]],
     ) -> None:
         self.id = peer_id
@@ -52,11 +55,37 @@ class Peer:
                 self.close(CLOSE_TRY_AGAIN, "too far behind; reconnect")
             )
             return
+        idle = self._drainer is None or self._drainer.done()
+        if idle and not self._outbox:
+            started = self._send_now(message)
+            if started is None:
+                return
+            self._drainer = asyncio.create_task(self._drain(started), name=f"peer:{self.id}")
+            return
         self._outbox.append(message)
-        if self._drainer is None or self._drainer.done():
+        if idle:
             self._drainer = asyncio.create_task(self._drain(), name=f"peer:{self.id}")
 
-    async def _drain(self) -> None:
+    def _send_now(self, message: bytes) -> _Started | None:
+        """Run the transport's send up to its first wait; None when it finished."""
+        coroutine = self._send(message)
+        try:
+            waiting_for = coroutine.send(None)
+        except StopIteration:
+            return None
+        except Exception:
+            self.closed = True
+            return None
+        return _Started(coroutine, waiting_for)
+
+    async def _drain(self, started: _Started | None = None) -> None:
+        if started is not None:
+            try:
+                await started
+            except Exception:
+                self.closed = True
+                self._outbox.clear()
+                return
         while self._outbox:
             try:
                 await self._send(self._outbox.popleft())
@@ -84,3 +113,29 @@ class Peer:
         self._outbox.clear()
         if self._drainer is not None:
             self._drainer.cancel()
+
+
+class _Started:
+    """The rest of a coroutine that was stepped once outside a task (by `Peer.send`),
+    as something a task can await: it hands the task the future the coroutine is
+    waiting for, then keeps driving the coroutine, as asyncio's eager tasks do."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, None], waiting_for: Any) -> None:
+        self._coroutine = coroutine
+        self._waiting_for = waiting_for
+
+    def __await__(self) -> Generator[Any, Any, None]:
+        waiting_for = self._waiting_for
+        while True:
+            try:
+                sent = yield waiting_for
+            except BaseException as exc:
+                try:
+                    waiting_for = self._coroutine.throw(exc)
+                except StopIteration:
+                    return
+            else:
+                try:
+                    waiting_for = self._coroutine.send(sent)
+                except StopIteration:
+                    return

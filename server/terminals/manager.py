@@ -1,0 +1,161 @@
+"""All terminals of this node: opening them with caps, finding them, culling idle ones,
+and closing every one of them when the server stops.
+
+Terminals live on the node that opened them (their processes do); with several nodes, the
+clients of a workspace reach its terminals through the node they are connected to.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import re
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+
+from server.config import Settings
+from server.errors import Conflict, NotFound
+from server.terminals.terminal import Limits, Terminal
+
+log = logging.getLogger("nexus.terminals")
+
+# Never handed to the programs users run: the server's own configuration and secrets.
+_SECRET_NAME = re.compile(r"^NEXUS_|TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY", re.I)
+
+
+def default_shell(configured: str | None = None) -> str:
+    for shell in (configured, os.environ.get("SHELL"), "/bin/bash", "/bin/sh"):
+        if shell and shutil.which(shell):
+            return shell
+    return "/bin/sh"
+
+
+def terminal_environment(workspace_id: str, terminal_id: str) -> dict[str, str]:
+    """The server's environment without its secrets, plus what a terminal needs."""
+    env = {name: value for name, value in os.environ.items() if not _SECRET_NAME.search(name)}
+    env.update(
+        TERM="xterm-256color",
+        COLORTERM="truecolor",
+        NEXUS_WORKSPACE=workspace_id,
+        NEXUS_TERMINAL=terminal_id,
+    )
+    env.setdefault("LANG", "C.UTF-8")
+    return env
+
+
+class TerminalManager:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limits = Limits(
+            scrollback_bytes=settings.terminal_scrollback_bytes,
+            high_water=settings.terminal_high_water_bytes,
+            low_water=settings.terminal_high_water_bytes // 4,
+            stuck_seconds=settings.terminal_stuck_seconds,
+        )
+        self._terminals: dict[str, Terminal] = {}
+        self._culler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._culler = asyncio.create_task(self._cull_idle(), name="terminals:cull")
+
+    async def close(self) -> None:
+        """Server shutdown: close every terminal (killing and reaping its processes)."""
+        if self._culler is not None:
+            self._culler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._culler
+        terminals, self._terminals = list(self._terminals.values()), {}
+        await asyncio.gather(*(terminal.close(notify=False) for terminal in terminals))
+
+    # -- opening and finding ---------------------------------------------------------
+
+    async def open(
+        self,
+        *,
+        workspace_id: str,
+        cwd: Path,
+        user_id: int,
+        argv: Sequence[str] | None = None,
+        cols: int = 80,
+        rows: int = 24,
+        name: str | None = None,
+    ) -> Terminal:
+        """Start a terminal running `argv` (default: the user's shell) in `cwd`."""
+        await self._make_room(workspace_id, user_id)
+        argv = list(argv) if argv else [default_shell(self.settings.terminal_shell)]
+        terminal_id = uuid.uuid4().hex[:12]
+        terminal = Terminal(
+            id=terminal_id,
+            name=name or Path(argv[0]).name,
+            workspace_id=workspace_id,
+            owner_id=user_id,
+            argv=argv,
+            cwd=cwd,
+            limits=self.limits,
+            cols=cols,
+            rows=rows,
+        )
+        await terminal.start(terminal_environment(workspace_id, terminal_id))
+        self._terminals[terminal_id] = terminal
+        log.info("terminal %s opened in workspace %s: %s", terminal_id, workspace_id, argv)
+        return terminal
+
+    async def _make_room(self, workspace_id: str, user_id: int) -> None:
+        """Enforce the cap on running terminals; finished ones make way, oldest first."""
+        cap = self.settings.terminal_max_per_user
+        mine = [
+            t
+            for t in self._terminals.values()
+            if t.workspace_id == workspace_id and t.owner_id == user_id
+        ]
+        if sum(t.running for t in mine) >= cap:
+            raise Conflict(
+                f"you already have {cap} terminals running in this workspace; close one first"
+            )
+        finished = sorted((t for t in mine if not t.running), key=lambda t: t.created_at)
+        while finished and len(mine) >= cap:
+            old = finished.pop(0)
+            mine.remove(old)
+            await self.close_terminal(old.id)
+
+    def get(self, terminal_id: str) -> Terminal:
+        try:
+            return self._terminals[terminal_id]
+        except KeyError:
+            raise NotFound(f"no terminal {terminal_id!r} (it may have been closed)") from None
+
+    def in_workspace(self, workspace_id: str) -> list[Terminal]:
+        return sorted(
+            (t for t in self._terminals.values() if t.workspace_id == workspace_id),
+            key=lambda t: t.created_at,
+        )
+
+    async def close_terminal(self, terminal_id: str) -> Terminal:
+        terminal = self.get(terminal_id)
+        del self._terminals[terminal_id]
+        await terminal.close()
+        log.info("terminal %s closed (exit code %s)", terminal_id, terminal.exit_code)
+        return terminal
+
+    def detach_everywhere(self, sid: str) -> None:
+        """A connection ended: its terminals keep running for when it comes back."""
+        for terminal in self._terminals.values():
+            terminal.detach(sid)
+
+    # -- idle culling ------------------------------------------------------------------
+
+    async def _cull_idle(self) -> None:
+        idle = self.settings.terminal_idle_seconds
+        while True:
+            await asyncio.sleep(min(60.0, max(idle / 4, 0.05)))
+            now = time.monotonic()
+            for terminal in list(self._terminals.values()):
+                if not terminal.clients and now - terminal.last_activity >= idle:
+                    log.info("terminal %s closed after %.0f s idle", terminal.id, idle)
+                    with contextlib.suppress(NotFound):
+                        await self.close_terminal(terminal.id)

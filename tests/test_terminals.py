@@ -1,0 +1,389 @@
+"""Shared terminals with real PTYs through a real server: sharing, roles, scrollback, flow
+control, process clean-up, limits, and the run/test commands."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import sys
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+import socketio
+
+from tests.conftest import RunningServer, make_settings, serve
+
+
+class Term:
+    """A socket client's view of terminals: text and byte counts per terminal id, exits,
+    detaches. It acknowledges output as it arrives unless `acking` is False."""
+
+    def __init__(self, client: socketio.AsyncClient, *, acking: bool = True) -> None:
+        self.client = client
+        self.acking = acking
+        self.text: dict[str, str] = defaultdict(str)
+        self.received: dict[str, int] = defaultdict(int)
+        self.exits: dict[str, int | None] = {}
+        self.detached: list[dict[str, Any]] = []
+        client.on("terminal:output", self._output)
+        client.on("terminal:exit", self._exit)
+        client.on("terminal:detached", self.detached.append)
+
+    async def _output(self, data: dict[str, Any]) -> None:
+        self.text[data["id"]] += data["data"]
+        self.received[data["id"]] += data["bytes"]
+        if self.acking:
+            await self.client.emit("terminal:ack", {"id": data["id"], "bytes": data["bytes"]})
+
+    async def _exit(self, data: dict[str, Any]) -> None:
+        self.exits[data["id"]] = data["code"]
+
+    async def call(self, event: str, payload: dict[str, Any]) -> dict[str, Any]:
+        reply = await self.client.call(event, payload, timeout=10)
+        assert isinstance(reply, dict)
+        return reply
+
+    async def ok(self, event: str, payload: dict[str, Any]) -> Any:
+        reply = await self.call(event, payload)
+        assert reply["ok"], reply
+        return reply["result"]
+
+    async def type(self, terminal_id: str, line: str) -> None:
+        await self.ok("terminal:input", {"id": terminal_id, "data": line + "\r"})
+
+    async def wait_text(self, terminal_id: str, pattern: str, timeout: float = 10.0) -> re.Match:  # type: ignore[type-arg]
+        async with asyncio.timeout(timeout):
+            while True:
+                match = re.search(pattern, self.text[terminal_id])
+                if match:
+                    return match
+                await asyncio.sleep(0.01)
+
+    async def wait_exit(self, terminal_id: str, timeout: float = 10.0) -> int | None:
+        async with asyncio.timeout(timeout):
+            while terminal_id not in self.exits:
+                await asyncio.sleep(0.01)
+        return self.exits[terminal_id]
+
+
+async def joined(nexus: RunningServer, token: str, workspace_id: str, **kw: Any) -> Term:
+    term = Term(await nexus.socket(token), **kw)
+    await term.ok("workspace:join", {"workspace": workspace_id})
+    return term
+
+
+def gone(pid: int) -> bool:
+    """Not running: no such process, or a zombie whose parent is not this process (an
+    orphan waiting for init to collect it runs no code and holds no resources)."""
+    try:
+        proc = psutil.Process(pid)
+        return proc.status() == psutil.STATUS_ZOMBIE and proc.ppid() != os.getpid()
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def wait_gone(pids: list[int], timeout: float = 5.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not all(map(gone, pids)):
+            await asyncio.sleep(0.02)
+
+
+async def shell_pids(term: Term, terminal_id: str) -> tuple[int, int]:
+    """(shell pid, pid of a background `sleep` started in it)."""
+    await term.type(terminal_id, "sleep 1000 &")
+    await term.type(terminal_id, "echo shell-pid-$$ job-pid-$!")
+    match = await term.wait_text(terminal_id, r"shell-pid-(\d+) job-pid-(\d+)")
+    return int(match[1]), int(match[2])
+
+
+def metric(text: str, name: str) -> float:
+    match = re.search(rf"^{name} (\S+)$", text, re.M)
+    return float(match[1]) if match else 0.0
+
+
+@pytest.fixture
+async def team(nexus: RunningServer) -> AsyncIterator[dict[str, Any]]:
+    """alice owns a workspace; bob is an editor and carol a viewer in it."""
+    alice = await nexus.create_user("alice")
+    bob = await nexus.create_user("bob")
+    carol = await nexus.create_user("carol")
+    workspace = await nexus.create_workspace(alice)
+    await nexus.add_member(alice, workspace["id"], "bob", "editor")
+    await nexus.add_member(alice, workspace["id"], "carol", "viewer")
+    yield {"alice": alice, "bob": bob, "carol": carol, "workspace": workspace}
+
+
+async def test_two_clients_share_a_terminal_and_a_viewer_only_watches(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    ws = team["workspace"]["id"]
+    alice = await joined(nexus, team["alice"], ws)
+    bob = await joined(nexus, team["bob"], ws)
+    carol = await joined(nexus, team["carol"], ws)
+
+    opened = await alice.ok("terminal:open", {"workspace": ws, "cols": 100, "rows": 30})
+    tid = opened["id"]
+    assert opened["running"] and opened["clients"] == 1
+    listed = await carol.ok("terminal:list", {"workspace": ws})
+    assert [t["id"] for t in listed] == [tid]
+    await bob.ok("terminal:attach", {"workspace": ws, "id": tid})
+    await carol.ok("terminal:attach", {"workspace": ws, "id": tid})
+
+    await alice.type(tid, "echo hello-$((6*7)) from $NEXUS_WORKSPACE in $PWD")
+    for term in (alice, bob, carol):
+        await term.wait_text(tid, rf"hello-42 from {ws} in {re.escape(team['workspace']['path'])}")
+    await bob.type(tid, "echo bob-typed-$((1+1))")
+    for term in (alice, bob, carol):
+        await term.wait_text(tid, "bob-typed-2")
+
+    refused = await carol.call("terminal:input", {"id": tid, "data": "echo carol-$((3*3))\r"})
+    assert refused["ok"] is False
+    assert refused["error"]["code"] == "forbidden"
+    assert "viewers can watch terminals" in refused["error"]["message"]
+    for event, payload in (
+        ("terminal:open", {"workspace": ws}),
+        ("terminal:resize", {"id": tid, "cols": 50, "rows": 10}),
+        ("terminal:close", {"id": tid}),
+    ):
+        assert (await carol.call(event, payload))["error"]["code"] == "forbidden", event
+    await alice.type(tid, "echo after-carol-$((4*4))")
+    await carol.wait_text(tid, "after-carol-16")
+    assert "carol-9" not in alice.text[tid]
+    assert carol.client.connected
+
+    # A connection that has not joined the workspace gets nothing.
+    outsider = Term(await nexus.socket(team["bob"]))
+    for event, payload in (
+        ("terminal:attach", {"workspace": ws, "id": tid}),
+        ("terminal:input", {"id": tid, "data": "x"}),
+    ):
+        reply = await outsider.call(event, payload)
+        assert reply["error"] == {"code": "forbidden", "message": "join the workspace first"}
+    for term in (alice, bob, carol, outsider):
+        await term.client.disconnect()
+
+
+async def test_reconnecting_client_gets_its_scrollback(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    ws = team["workspace"]["id"]
+    alice = await joined(nexus, team["alice"], ws)
+    tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
+    await alice.type(tid, "echo before-$((40+2))-reconnect")
+    await alice.wait_text(tid, "before-42-reconnect")
+    await alice.client.disconnect()
+
+    again = await joined(nexus, team["alice"], ws)
+    [info] = await again.ok("terminal:list", {"workspace": ws})
+    assert info["id"] == tid and info["running"] and info["clients"] == 0
+    attached = await again.ok("terminal:attach", {"workspace": ws, "id": tid})
+    assert "before-42-reconnect" in attached["scrollback"]
+    await again.type(tid, "echo after-$((40+3))-reconnect")
+    await again.wait_text(tid, "after-43-reconnect")
+    await again.client.disconnect()
+
+
+async def test_flow_control_bounds_memory_and_keeps_others_responsive(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    ws = team["workspace"]["id"]
+    bob = await joined(nexus, team["bob"], ws)
+    stalled = await joined(nexus, team["alice"], ws, acking=False)
+    rss_before = psutil.Process().memory_info().rss
+    before = metric((await nexus.http.get("/metrics")).text, "nexus_terminal_output_bytes_total")
+    tid = (await stalled.ok("terminal:open", {"workspace": ws, "command": "yes"}))["id"]
+
+    latencies = []
+    deadline = time.monotonic() + 3.0
+    while time.monotonic() < deadline:
+        started = time.perf_counter()
+        info = await bob.ok("command:execute", {"workspace": ws, "command": "workspace.info"})
+        latencies.append(time.perf_counter() - started)
+        assert info["id"] == ws
+        await asyncio.sleep(0.05)
+    assert max(latencies) < 1.0, latencies
+
+    text = (await nexus.http.get("/metrics")).text
+    high_water = nexus.settings.terminal_high_water_bytes
+    # The client that does not acknowledge got at most the high-water mark and a batch
+    # while `yes` ran for 3 s, and reading stopped instead of buffering the rest.
+    assert high_water // 2 < stalled.received[tid] <= high_water + 128 * 1024
+    assert metric(text, "nexus_terminals_paused") >= 1
+    sent = metric(text, "nexus_terminal_output_bytes_total") - before
+    assert sent <= high_water + 256 * 1024
+    assert psutil.Process().memory_info().rss - rss_before < 64 * 1024 * 1024
+
+    # Acknowledging lets it flow again, and keeps flowing.
+    stalled.acking = True
+    await stalled.client.emit("terminal:ack", {"id": tid, "bytes": stalled.received[tid]})
+    async with asyncio.timeout(10):
+        while stalled.received[tid] < 4 * high_water:
+            await asyncio.sleep(0.01)
+    closed = await bob.ok("terminal:close", {"id": tid})
+    assert closed["id"] == tid
+    for term in (bob, stalled):
+        await term.client.disconnect()
+
+
+async def test_closing_leaves_no_process_behind_and_input_after_it_is_refused(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    ws = team["workspace"]["id"]
+    alice = await joined(nexus, team["alice"], ws)
+    bob = await joined(nexus, team["bob"], ws)
+    tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
+    await bob.ok("terminal:attach", {"workspace": ws, "id": tid})
+    shell, job = await shell_pids(alice, tid)
+    assert psutil.Process(job).ppid() == shell
+
+    closed = await alice.ok("terminal:close", {"id": tid})
+    assert closed["code"] is not None
+    await wait_gone([shell, job])
+    assert bob.exits.get(tid) == closed["code"]
+
+    refused = await alice.call("terminal:input", {"id": tid, "data": "echo hi\r"})
+    assert refused["error"]["code"] == "not_found"
+    assert "closed" in refused["error"]["message"]
+    assert await alice.ok("terminal:list", {"workspace": ws}) == []
+
+    # A program that ends by itself: its exit code reaches the clients; input is refused.
+    tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
+    await alice.type(tid, "exit 3")
+    assert await alice.wait_exit(tid) == 3
+    refused = await alice.call("terminal:input", {"id": tid, "data": "echo hi\r"})
+    assert refused["error"]["code"] == "conflict"
+    assert "has exited (code 3)" in refused["error"]["message"]
+    await alice.client.disconnect()
+    await bob.client.disconnect()
+
+
+async def test_resize_and_absurd_sizes(nexus: RunningServer, team: dict[str, Any]) -> None:
+    ws = team["workspace"]["id"]
+    alice = await joined(nexus, team["alice"], ws)
+    tid = (await alice.ok("terminal:open", {"workspace": ws, "cols": 90, "rows": 20}))["id"]
+    await alice.type(tid, "echo size-$(stty size | tr ' ' x)")
+    await alice.wait_text(tid, "size-20x90")
+    for cols, rows in ((0, 10), (100, 100_000), (-1, 5), (1001, 24)):
+        refused = await alice.call("terminal:resize", {"id": tid, "cols": cols, "rows": rows})
+        assert refused["error"]["code"] == "invalid", (cols, rows)
+    assert (await alice.call("terminal:open", {"workspace": ws, "cols": 5000}))["ok"] is False
+    assert await alice.ok("terminal:resize", {"id": tid, "cols": 120, "rows": 40})
+    await alice.type(tid, "echo size-$(stty size | tr ' ' x)")
+    await alice.wait_text(tid, "size-40x120")
+    too_big = "x" * (nexus.settings.terminal_max_input_bytes + 1)
+    refused = await alice.call("terminal:input", {"id": tid, "data": too_big})
+    assert refused["error"]["code"] == "payload_too_large"
+    assert alice.client.connected
+    await alice.client.disconnect()
+
+
+async def test_cap_stuck_clients_and_shutdown(tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path,
+        terminal_max_per_user=2,
+        terminal_stuck_seconds=0.5,
+        terminal_high_water_bytes=64 * 1024,
+    )
+    async with serve(settings) as nexus:
+        alice_token = await nexus.create_user("alice")
+        bob_token = await nexus.create_user("bob")
+        ws = (await nexus.create_workspace(alice_token))["id"]
+        await nexus.add_member(alice_token, ws, "bob", "editor")
+        stalled = await joined(nexus, alice_token, ws, acking=False)
+        bob = await joined(nexus, bob_token, ws)
+
+        # A client that never acknowledges is detached; the others keep reading.
+        tid = (await stalled.ok("terminal:open", {"workspace": ws, "command": "yes"}))["id"]
+        await bob.ok("terminal:attach", {"workspace": ws, "id": tid})
+        async with asyncio.timeout(5):
+            while not stalled.detached:
+                await asyncio.sleep(0.01)
+        assert stalled.detached[0]["id"] == tid
+        mark = bob.received[tid]
+        async with asyncio.timeout(5):
+            while bob.received[tid] < mark + 1024 * 1024:
+                await asyncio.sleep(0.01)
+
+        # Two running terminals per user in this workspace; a third is refused.
+        second = await stalled.ok("terminal:open", {"workspace": ws})
+        refused = await stalled.call("terminal:open", {"workspace": ws})
+        assert refused["error"]["code"] == "conflict"
+        assert "2 terminals running" in refused["error"]["message"]
+        assert (await bob.call("terminal:open", {"workspace": ws}))["ok"]  # bob has his own
+        await stalled.ok("terminal:close", {"id": tid})
+        assert (await stalled.call("terminal:open", {"workspace": ws}))["ok"]
+
+        # Stopping the server ends every terminal's processes.
+        shell, job = await shell_pids(stalled, second["id"])
+    await wait_gone([shell, job])
+
+
+async def run_command(nexus: RunningServer, token: str, ws: str, command: str, args: Any) -> Any:
+    response = await nexus.http.post(
+        f"/api/v1/commands/{command}",
+        json={"workspace": ws, "args": args},
+        headers=nexus.headers(token),
+    )
+    return response
+
+
+async def test_file_run_and_test_run(nexus: RunningServer, team: dict[str, Any]) -> None:
+    ws, root = team["workspace"]["id"], Path(team["workspace"]["path"])
+    (root / "hello.py").write_text("import sys\nprint('hello from', 6 * 7)\nsys.exit(5)\n")
+    (root / "tests").mkdir()
+    (root / "tests" / "test_tiny.py").write_text("def test_adds():\n    assert 1 + 1 == 2\n")
+    alice = await joined(nexus, team["alice"], ws)
+
+    response = await run_command(nexus, team["alice"], ws, "file.run", {"path": "hello.py"})
+    assert response.status_code == 200, response.text
+    ran = response.json()["result"]
+    assert ran["command"].endswith("hello.py") and ran["id"]
+    attached = await alice.ok("terminal:attach", {"workspace": ws, "id": ran["id"]})
+    alice.text[ran["id"]] += attached["scrollback"]
+    await alice.wait_text(ran["id"], "hello from 42")
+    async with asyncio.timeout(10):
+        while (await alice.ok("terminal:list", {"workspace": ws}))[0]["exit_code"] is None:
+            await asyncio.sleep(0.02)
+    assert (await alice.ok("terminal:list", {"workspace": ws}))[0]["exit_code"] == 5
+
+    tests = await alice.ok(
+        "command:execute", {"workspace": ws, "command": "test.run", "args": {}}
+    )
+    assert tests["command"].startswith(f"{sys.executable} -m pytest")
+    attached = await alice.ok("terminal:attach", {"workspace": ws, "id": tests["id"]})
+    alice.text[tests["id"]] += attached["scrollback"]
+    await alice.wait_text(tests["id"], r"1 passed", timeout=20)
+
+    for args, code in (
+        ({"path": "../etc/passwd"}, 403),
+        ({"path": "missing.py"}, 422),
+        ({"path": "tests"}, 422),
+    ):
+        response = await run_command(nexus, team["alice"], ws, "file.run", args)
+        assert response.status_code == code, (args, response.text)
+    response = await run_command(nexus, team["carol"], ws, "file.run", {"path": "hello.py"})
+    assert response.status_code == 403
+
+    new = await alice.ok(
+        "command:execute",
+        {"workspace": ws, "command": "terminal.new", "args": {"command": "echo new-$((5*5))"}},
+    )
+    attached = await alice.ok("terminal:attach", {"workspace": ws, "id": new["id"]})
+    alice.text[new["id"]] += attached["scrollback"]
+    await alice.wait_text(new["id"], "new-25")
+    await alice.client.disconnect()
+
+
+async def test_test_run_without_a_project_says_what_it_looked_for(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    ws = team["workspace"]["id"]
+    response = await run_command(nexus, team["alice"], ws, "test.run", {})
+    assert response.status_code == 422
+    assert "no test runner found" in response.json()["error"]["message"]
