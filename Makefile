@@ -63,6 +63,7 @@ test: system-deps install-test lint typecheck
 bench: install-test
 	$(BIN)/python bench/hub.py
 	$(BIN)/python bench/collab/run.py
+	$(BIN)/python bench/terminal.py
 	$(BIN)/python bench/search.py
 
 clean:

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import random
+import resource
 import shutil
 import socket
 import statistics
@@ -163,29 +165,37 @@ class Server:
 # -- timing -----------------------------------------------------------------------------------
 
 
-def time_in_process(root: Path, query: Query) -> tuple[float, int]:
-    started = time.perf_counter()
+def time_in_process(root: Path, query: Query) -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds, matches)."""
+    started, cpu = time.perf_counter(), time.process_time()
     result = search_files(root, query.args)
-    return time.perf_counter() - started, len(result.results)
+    return time.perf_counter() - started, time.process_time() - cpu, len(result.results)
 
 
-def time_rest(http: httpx.Client, url: str, query: Query) -> tuple[float, int]:
+def time_rest(http: httpx.Client, url: str, query: Query) -> tuple[float, float, int]:
+    """(wall seconds, NaN: the server's CPU is not measured per request, matches)."""
     body = query.args.model_dump(mode="json")
     started = time.perf_counter()
     response = http.post(url, json=body)
     elapsed = time.perf_counter() - started
     if response.status_code != 200:
         raise RuntimeError(f"search failed: {response.status_code} {response.text}")
-    return elapsed, len(response.json()["results"])
+    return elapsed, math.nan, len(response.json()["results"])
 
 
-def time_grep(root: Path, query: Query) -> tuple[float, int]:
-    started = time.perf_counter()
+def children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_grep(root: Path, query: Query) -> tuple[float, float, int]:
+    """(wall seconds, grep's CPU seconds, matching lines)."""
+    started, cpu = time.perf_counter(), children_cpu()
     done = subprocess.run([*query.grep, str(root)], capture_output=True, check=False)
     elapsed = time.perf_counter() - started
     if done.returncode not in (0, 1):
         raise RuntimeError(f"grep failed: {done.stderr.decode(errors='replace')}")
-    return elapsed, done.stdout.count(b"\n")
+    return elapsed, children_cpu() - cpu, done.stdout.count(b"\n")
 
 
 def main() -> None:
@@ -226,24 +236,29 @@ def measure(root: Path, http: httpx.Client, url: str, runs: int) -> dict[str, An
         "grep": lambda q: time_grep(root, q),
     }
     samples: dict[str, dict[str, list[float]]] = {
-        q.name: {way: [] for way in ways} for q in QUERIES
+        q.name: {key: [] for way in ways for key in (way, f"{way} CPU")} for q in QUERIES
     }
     counts: dict[str, dict[str, int]] = {q.name: {} for q in QUERIES}
     order = list(ways)
     for run in range(runs + 1):  # run 0 warms up and is not counted
         for query in QUERIES:
             for way in order[run % 3 :] + order[: run % 3]:  # take turns going first
-                elapsed, count = ways[way](query)
+                elapsed, cpu, count = ways[way](query)
                 counts[query.name][way] = count
                 if run:
                     samples[query.name][way].append(elapsed * 1000)
+                    samples[query.name][f"{way} CPU"].append(cpu * 1000)
     for name, by_way in counts.items():
         if len(set(by_way.values())) != 1:
             raise RuntimeError(f"{name}: the ways disagree on the number of matches: {by_way}")
     return {
         name: {
             "matches": counts[name]["grep"],
-            **{way: statistics.median(values) for way, values in by_way.items()},
+            **{
+                key: statistics.median(values)
+                for key, values in by_way.items()
+                if not any(math.isnan(value) for value in values)
+            },
         }
         for name, by_way in samples.items()
     }
@@ -253,17 +268,23 @@ def report(figures: dict[str, Any], options: argparse.Namespace, pinning: str) -
     lines = options.files * options.lines
     print(f"search over {options.files} files, {lines:,} lines; medians of {options.runs} runs")
     print(pinning)
-    header = (
-        f"{'query':<22}{'matches':>8}{'in-process ms':>15}{'REST ms':>10}{'grep ms':>10}"
+    print("wall time (ms)")
+    print(
+        f"{'query':<22}{'matches':>8}{'in-process':>12}{'REST':>9}{'grep':>9}"
         f"{'in-proc/grep':>14}{'REST/grep':>11}"
     )
-    print(header)
     for name, row in figures.items():
         print(
-            f"{name:<22}{row['matches']:>8}{row['in-process']:>15.2f}{row['REST']:>10.2f}"
-            f"{row['grep']:>10.2f}{row['in-process'] / row['grep']:>14.2f}"
+            f"{name:<22}{row['matches']:>8}{row['in-process']:>12.2f}{row['REST']:>9.2f}"
+            f"{row['grep']:>9.2f}{row['in-process'] / row['grep']:>14.2f}"
             f"{row['REST'] / row['grep']:>11.2f}"
         )
+    print("CPU time (ms; steadier than wall time on a shared machine)")
+    print(f"{'query':<22}{'in-process':>12}{'grep':>9}{'in-proc/grep':>14}")
+    for name, row in figures.items():
+        ours, grep = row["in-process CPU"], row["grep CPU"]
+        ratio = f"{ours / grep:>14.2f}" if grep else f"{'-':>14}"
+        print(f"{name:<22}{ours:>12.2f}{grep:>9.2f}{ratio}")
     if options.json:
         options.json.write_text(json.dumps({"pinning": pinning, "queries": figures}, indent=2))
 

@@ -187,6 +187,17 @@ async def nexus_latency(channel: Channel, keystrokes: int) -> list[float]:
     return samples
 
 
+async def socketio_round_trips(channel: Channel, count: int) -> list[float]:
+    """The floor under our echo: one Socket.IO event and its ack (`terminal:list`)."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        await channel.call("terminal:list", {"workspace": channel.workspace})
+        samples.append(time.perf_counter() - started)
+        await asyncio.sleep(0.002)
+    return samples
+
+
 async def nexus_throughput(channel: Channel, megabytes: int) -> tuple[float, int]:
     total = 0
 
@@ -304,7 +315,9 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
 
 
-async def one_round(index: int, args: argparse.Namespace, server_core: int | None) -> dict:
+async def one_round(
+    index: int, args: argparse.Namespace, server_core: int | None, client_core: int | None
+) -> dict[str, Any]:
     scratch = Path(tempfile.mkdtemp(prefix="nexus-bench-terminal-"))
     nexus = Nexus(scratch / "nexus", server_core)
     try:
@@ -315,6 +328,8 @@ async def one_round(index: int, args: argparse.Namespace, server_core: int | Non
         for kind in order:
             if kind == "ours":
                 samples = await nexus_latency(channel, args.keystrokes)
+                floor = await socketio_round_trips(channel, args.keystrokes)
+                result["socketio_round_trip_p50_ms"] = percentile(floor, 0.50)
             else:
                 samples = await direct_latency(server_core, args.keystrokes)
             result[f"{kind}_p50_ms"] = percentile(samples, 0.50)
@@ -330,6 +345,15 @@ async def one_round(index: int, args: argparse.Namespace, server_core: int | Non
                 rate, total = await direct_throughput(server_core, args.megabytes)
             result[f"{kind}_mb_s"] = rate
             result[f"{kind}_bytes"] = total
+        if server_core is not None and client_core is not None:
+            # A reference: the direct reader sharing the program's core, as the server does.
+            os.sched_setaffinity(0, {server_core})
+            try:
+                result["direct_same_core_mb_s"], _ = await direct_throughput(
+                    server_core, args.megabytes
+                )
+            finally:
+                os.sched_setaffinity(0, {client_core})
         await channel.client.disconnect()
         return result
     finally:
@@ -346,7 +370,7 @@ async def main(args: argparse.Namespace) -> None:
         print("NOT pinned (fewer than 2 cores or no taskset)")
     rounds = []
     for index in range(args.rounds):
-        result = await one_round(index, args, server_core)
+        result = await one_round(index, args, server_core, client_core)
         rounds.append(result)
         print(
             f"round {index + 1}: latency p50 {result['ours_p50_ms']:.2f} vs "
@@ -357,7 +381,7 @@ async def main(args: argparse.Namespace) -> None:
     medians = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
     print(f"\nmedians of {args.rounds} rounds ({args.keystrokes} keystrokes, ", end="")
     print(f"{args.megabytes} MiB of zeros through base64):\n")
-    print(f"| metric | NEXUS terminal | direct PTY | ratio ours/direct |\n|---|---:|---:|---:|")
+    print("| metric | NEXUS terminal | direct PTY | ratio ours/direct |\n|---|---:|---:|---:|")
     for label, key in (
         ("keystroke echo p50 (ms)", "p50_ms"),
         ("keystroke echo p99 (ms)", "p99_ms"),
@@ -365,7 +389,18 @@ async def main(args: argparse.Namespace) -> None:
     ):
         ours, direct = medians[f"ours_{key}"], medians[f"direct_{key}"]
         print(f"| {label} | {ours:.2f} | {direct:.2f} | {ours / direct:.2f} |")
-    print(f"\nNEXUS server CPU per 100 MB of output: {medians['ours_server_cpu_s_per_100mb']:.2f} s")
+    if "direct_same_core_mb_s" in medians:
+        same = medians["direct_same_core_mb_s"]
+        print(
+            f"\ndirect PTY read on the program's core (as the server reads): {same:.2f} MB/s; "
+            f"ours / that = {medians['ours_mb_s'] / same:.2f}"
+        )
+    print(
+        "a Socket.IO event and its ack (terminal:list), the floor under our echo: "
+        f"p50 {medians['socketio_round_trip_p50_ms']:.2f} ms"
+    )
+    cpu = medians["ours_server_cpu_s_per_100mb"]
+    print(f"NEXUS server CPU per 100 MB of output: {cpu:.2f} s ({100 / cpu:.0f} MB/s per core)")
     if args.json:
         Path(args.json).write_text(json.dumps({"medians": medians, "rounds": rounds}, indent=2))
 

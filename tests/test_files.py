@@ -255,23 +255,24 @@ async def test_explorer_hears_changes_but_not_noise(nexus: RunningServer) -> Non
         (root / "node_modules" / "dep.js").write_text("noise")
         (root / "run.log").write_text("noise")
         (root / "src").mkdir()
-        (root / "src" / "main.py").write_text("print(1)\n")
+        (root / "main.py").write_text("print(1)\n")
+
+        def seen() -> dict[str, str]:
+            return {c["path"]: c["kind"] for e in events for c in e["changes"]}
+
         async with asyncio.timeout(5):
-            while not any(c["path"] == "src/main.py" for e in events for c in e["changes"]):
+            while "main.py" not in seen() or "src" not in seen():
                 await asyncio.sleep(0.02)
-        seen = {c["path"]: c["kind"] for e in events for c in e["changes"]}
-        assert seen["src/main.py"] == "added"
-        assert not any(p.startswith("node_modules") or p.endswith(".log") for p in seen)
+        assert seen()["main.py"] == "added" and seen()["src"] == "added"
+        assert not any(p.startswith("node_modules") or p.endswith(".log") for p in seen())
         assert all(e["workspace"] == workspace_id for e in events)
 
         events.clear()
-        (root / "src" / "main.py").unlink()
+        (root / "main.py").unlink()
         async with asyncio.timeout(5):
-            while not any(c["path"] == "src/main.py" for e in events for c in e["changes"]):
+            while "main.py" not in seen():
                 await asyncio.sleep(0.02)
-        assert {c["path"]: c["kind"] for e in events for c in e["changes"]}["src/main.py"] == (
-            "deleted"
-        )
+        assert seen()["main.py"] == "deleted"
     finally:
         await client.disconnect()
 

@@ -159,6 +159,8 @@ async def test_columns_count_utf16_units(nexus: RunningServer) -> None:
     assert spots(accents) == [("emoji.txt", 2, 1, 5), ("emoji.txt", 2, 12, 5)]
     after_emoji = await search(nexus, owner, ws, query=r"é\s+(n\w+)", is_regex=True)
     assert spots(after_emoji) == [("emoji.txt", 1, 4, 8)]
+    write(Path(nexus.settings.workspace_root) / "demo", "kelvin.txt", "\u212aILO\n")
+    assert spots(await search(nexus, owner, ws, query="kilo")) == [("kelvin.txt", 1, 1, 4)]
 
 
 async def test_max_results_truncates(nexus: RunningServer) -> None:
@@ -241,3 +243,35 @@ async def test_live_document_text_is_found(nexus: RunningServer) -> None:
         await wait_text(bob, "first line\njust typed zebra42\n")
         found = await search(nexus, ADMIN_TOKEN, workspace["id"], query="zebra42")
         assert spots(found) == [("notes.md", 2, 12, 7)]
+
+
+# A file can be skipped only when it lacks the literal; so every match must contain it.
+LITERAL_CASES = [
+    (r"def \w+_handler\(", False, "def needle_handler(request):", b"_handler("),
+    (r"(?i)NEEDLE", False, "a needle here", b"needle"),
+    (r"x(ab)(?:cd)y", True, "XABCDY", b"xabcdy"),
+    (r"fo+bar|baz", False, "baz", None),
+    (r"[[:alpha:]xyz]", False, "q", None),
+    (r"(?:foo){e<=1}", False, "fxo", None),
+    (r"ab{2}cd", False, "abbcd", b"cd"),
+    (r"é\s+(n\w+)", False, "😀 é needle", "é".encode()),
+    (r"kilo_meter", True, "\u212aILO_METER", b"lo_meter"),  # a Kelvin sign matches k
+    (r"[", False, "", None),
+]
+
+
+def test_required_literals_are_in_every_match() -> None:
+    import regex
+
+    from server.workspaces.search_literals import required_literal
+
+    for pattern, ignore_case, text, expected in LITERAL_CASES:
+        literal = required_literal(pattern, ignore_case=ignore_case)
+        assert (literal[0] if literal else None) == expected, pattern
+        if literal is None:
+            continue
+        needle, folded = literal
+        flags = regex.IGNORECASE if ignore_case else 0
+        for match in regex.finditer(pattern, text, flags):
+            found = match.group().encode()
+            assert needle in (found.lower() if folded else found), (pattern, text)

@@ -272,7 +272,10 @@ async def test_resize_and_absurd_sizes(nexus: RunningServer, team: dict[str, Any
     for cols, rows in ((0, 10), (100, 100_000), (-1, 5), (1001, 24)):
         refused = await alice.call("terminal:resize", {"id": tid, "cols": cols, "rows": rows})
         assert refused["error"]["code"] == "invalid", (cols, rows)
-    assert (await alice.call("terminal:open", {"workspace": ws, "cols": 5000}))["ok"] is False
+    for bad in ({"cols": 5000}, {"name": "evil\x1b[2J"}, {"command": "echo \x00"}):
+        refused = await alice.call("terminal:open", {"workspace": ws, **bad})
+        assert refused["error"]["code"] == "invalid", bad
+    assert [t["id"] for t in await alice.ok("terminal:list", {"workspace": ws})] == [tid]
     assert await alice.ok("terminal:resize", {"id": tid, "cols": 120, "rows": 40})
     await alice.type(tid, "echo size-$(stty size | tr ' ' x)")
     await alice.wait_text(tid, "size-40x120")
@@ -289,6 +292,7 @@ async def test_cap_stuck_clients_and_shutdown(tmp_path: Path) -> None:
         terminal_max_per_user=2,
         terminal_stuck_seconds=0.5,
         terminal_high_water_bytes=64 * 1024,
+        terminal_idle_seconds=1.0,
     )
     async with serve(settings) as nexus:
         alice_token = await nexus.create_user("alice")
@@ -318,6 +322,18 @@ async def test_cap_stuck_clients_and_shutdown(tmp_path: Path) -> None:
         assert (await bob.call("terminal:open", {"workspace": ws}))["ok"]  # bob has his own
         await stalled.ok("terminal:close", {"id": tid})
         assert (await stalled.call("terminal:open", {"workspace": ws}))["ok"]
+
+        # A terminal nobody watches and that prints nothing is closed when idle.
+        idle = await bob.ok(
+            "command:execute",
+            {"workspace": ws, "command": "terminal.new", "args": {"command": "sleep 100"}},
+        )
+        async with asyncio.timeout(5):
+            listed = await bob.ok("terminal:list", {"workspace": ws})
+            while idle["id"] in [t["id"] for t in listed]:
+                await asyncio.sleep(0.05)
+                listed = await bob.ok("terminal:list", {"workspace": ws})
+        assert all(t["running"] for t in listed)  # the watched ones are still there
 
         # Stopping the server ends every terminal's processes.
         shell, job = await shell_pids(stalled, second["id"])
@@ -352,9 +368,7 @@ async def test_file_run_and_test_run(nexus: RunningServer, team: dict[str, Any])
             await asyncio.sleep(0.02)
     assert (await alice.ok("terminal:list", {"workspace": ws}))[0]["exit_code"] == 5
 
-    tests = await alice.ok(
-        "command:execute", {"workspace": ws, "command": "test.run", "args": {}}
-    )
+    tests = await alice.ok("command:execute", {"workspace": ws, "command": "test.run", "args": {}})
     assert tests["command"].startswith(f"{sys.executable} -m pytest")
     attached = await alice.ok("terminal:attach", {"workspace": ws, "id": tests["id"]})
     alice.text[tests["id"]] += attached["scrollback"]

@@ -81,9 +81,7 @@ def error_response(exc: NexusError) -> JSONResponse:
         headers["Retry-After"] = str(int(exc.retry_after + 0.999))
     if exc.status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse(
-        to_jsonable_python(exc.to_dict()), status_code=exc.status, headers=headers
-    )
+    return JSONResponse(to_jsonable_python(exc.to_dict()), status_code=exc.status, headers=headers)
 
 
 class Api:

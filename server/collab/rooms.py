@@ -105,6 +105,7 @@ class Rooms:
         for document in list(self._open.values()):
             await self._unload(document, force=True)
         await self.writer.close()
+        self.store.close()
 
     def __len__(self) -> int:
         return len(self._open)

@@ -12,17 +12,23 @@ text, so it is refused and told to reload (see `Room.check_client_state`).
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from pycrdt import Doc
 from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.collab._protocol import read_state_vector
-from server.storage.database import utcnow
+from server.storage.database import sqlite_thread_engine, utcnow
 from server.storage.tables import document_updates, documents
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -49,6 +55,19 @@ class PendingUpdate:
 class DocumentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        # SQLite: the append log is written from one thread of its own (see `append`).
+        self._thread_engine = sqlite_thread_engine(engine)
+        self._thread = (
+            ThreadPoolExecutor(1, thread_name_prefix="collab-append")
+            if self._thread_engine is not None
+            else None
+        )
+
+    def close(self) -> None:
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
+        if self._thread_engine is not None:
+            self._thread_engine.dispose()
 
     async def open(self, workspace_id: str, path: str) -> StoredDocument:
         """The stored state of a document, creating its row on first use."""
@@ -111,29 +130,45 @@ class DocumentStore:
 
     async def set_disk_text(self, document_id: int, text: str) -> None:
         """Remember what the file holds now (after a write-back or a merge from disk)."""
-        async with self.engine.begin() as conn:
-            await conn.execute(
+
+        def work(conn: Connection) -> None:
+            conn.execute(
                 documents.update()
                 .where(documents.c.id == document_id)
                 .values(disk_text=text, updated_at=utcnow())
             )
 
+        await self._write(work)
+
     async def append(self, batch: list[PendingUpdate]) -> None:
-        """Write a batch of updates in one transaction (the group commit)."""
+        """Write a batch of updates in one transaction (the group commit).
+
+        Every update waits for this before anyone sees it, so it is the floor of the
+        fan-out latency. On SQLite it runs as one call on the store's own thread (about
+        a tenth of a millisecond) rather than a thread hop per statement.
+        """
         now = utcnow()
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                insert(document_updates),
-                [
-                    {
-                        "document_id": item.document_id,
-                        "epoch": item.epoch,
-                        "data": item.data,
-                        "created_at": now,
-                    }
-                    for item in batch
-                ],
-            )
+        rows = [
+            {"document_id": item.document_id, "epoch": item.epoch, "data": item.data,
+             "created_at": now}
+            for item in batch
+        ]  # fmt: skip
+        await self._write(lambda conn: conn.execute(insert(document_updates), rows))
+
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        """Run `work` in a transaction: on SQLite on the store's own thread, so that the
+        log's writes never wait on each other through SQLite's busy back-off (sleeps of
+        up to tens of milliseconds); elsewhere on the async engine."""
+        if self._thread is None:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._thread, self._on_thread, work)
+
+    def _on_thread(self, work: Callable[[Connection], T]) -> T:
+        assert self._thread_engine is not None
+        with self._thread_engine.begin() as conn:
+            return work(conn)
 
     async def log_length(self, document_id: int) -> int:
         async with self.engine.connect() as conn:
@@ -150,41 +185,7 @@ class DocumentStore:
     async def compact(self, document_id: int) -> int:
         """Fold the log into the snapshot, from what is stored (not from memory), so any
         node may compact any document. Returns how many updates were folded."""
-        async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(documents).where(documents.c.id == document_id).with_for_update()
-                )
-            ).one()
-            rows = (
-                await conn.execute(
-                    select(document_updates.c.id, document_updates.c.data)
-                    .where(
-                        document_updates.c.document_id == document_id,
-                        document_updates.c.epoch == row.epoch,
-                    )
-                    .order_by(document_updates.c.id)
-                )
-            ).all()
-            if not rows:
-                return 0
-            doc: Doc[Any] = Doc()
-            if row.snapshot:
-                doc.apply_update(row.snapshot)
-            for update in rows:
-                doc.apply_update(update.data)
-            upto = rows[-1].id
-            await conn.execute(
-                documents.update()
-                .where(documents.c.id == document_id)
-                .values(snapshot=doc.get_update(), snapshot_upto=upto, updated_at=utcnow())
-            )
-            await conn.execute(
-                delete(document_updates).where(
-                    document_updates.c.document_id == document_id, document_updates.c.id <= upto
-                )
-            )
-            return len(rows)
+        return await self._write(lambda conn: _compact(conn, document_id))
 
     async def rebuild(self, document_id: int, retired: set[int]) -> int:
         """Start a new epoch with an empty history; returns the new epoch."""
@@ -251,3 +252,36 @@ def _clients_of(snapshot: bytes | None, updates: list[bytes]) -> set[int]:
         if update:
             doc.apply_update(update)
     return set(read_state_vector(doc.get_state()))
+
+
+def _compact(conn: Connection, document_id: int) -> int:
+    row = conn.execute(
+        select(documents).where(documents.c.id == document_id).with_for_update()
+    ).one()
+    rows = conn.execute(
+        select(document_updates.c.id, document_updates.c.data)
+        .where(
+            document_updates.c.document_id == document_id,
+            document_updates.c.epoch == row.epoch,
+        )
+        .order_by(document_updates.c.id)
+    ).all()
+    if not rows:
+        return 0
+    doc: Doc[Any] = Doc()
+    if row.snapshot:
+        doc.apply_update(row.snapshot)
+    for update in rows:
+        doc.apply_update(update.data)
+    upto = rows[-1].id
+    conn.execute(
+        documents.update()
+        .where(documents.c.id == document_id)
+        .values(snapshot=doc.get_update(), snapshot_upto=upto, updated_at=utcnow())
+    )
+    conn.execute(
+        delete(document_updates).where(
+            document_updates.c.document_id == document_id, document_updates.c.id <= upto
+        )
+    )
+    return len(rows)

@@ -25,6 +25,7 @@ import psutil
 log = logging.getLogger("nexus.terminals")
 
 READ_CHUNK = 65536
+READS_PER_WAKEUP = 16
 MAX_PENDING_INPUT = 1024 * 1024
 
 
@@ -114,18 +115,28 @@ class PtyProcess:
             self._reading = False
 
     def _readable(self) -> None:
-        try:
-            data = os.read(self._master, READ_CHUNK)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            # Linux answers EIO once no process holds the slave side any more.
-            if exc.errno not in (errno.EIO, errno.EBADF):
-                log.warning("reading terminal of pid %s failed: %s", self.pid, exc)
-            data = b""
-        if data:
-            self._on_output(data)
-        else:
+        """Drain what the PTY holds (a read returns at most about 4 KiB), then hand it on
+        in one piece: fewer callbacks while a program streams output."""
+        chunks = []
+        eof = False
+        for _ in range(READS_PER_WAKEUP):
+            try:
+                data = os.read(self._master, READ_CHUNK)
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                # Linux answers EIO once no process holds the slave side any more.
+                if exc.errno not in (errno.EIO, errno.EBADF):
+                    log.warning("reading terminal of pid %s failed: %s", self.pid, exc)
+                eof = True
+                break
+            if not data:
+                eof = True
+                break
+            chunks.append(data)
+        if chunks:
+            self._on_output(b"".join(chunks))
+        if eof:
             self.pause_reading()
             self._eof = True
             self._on_eof()

@@ -15,7 +15,7 @@ from server.core import CommandContext, CommandRegistry
 from server.errors import InvalidInput
 from server.models import Role
 from server.terminals.runners import run_file_command, tests_command
-from server.terminals.terminal import MAX_SIZE, TerminalInfo
+from server.terminals.terminal import MAX_SIZE, NAME_PATTERN, TerminalInfo
 from server.workspaces.paths import resolve_in_workspace
 
 
@@ -27,7 +27,7 @@ class TerminalSize(BaseModel):
 
 class NewTerminalArgs(TerminalSize):
     command: str | None = Field(None, min_length=1, max_length=4096)
-    name: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN)
 
 
 class RunFileArgs(TerminalSize):

@@ -157,5 +157,9 @@ class TerminalManager:
             for terminal in list(self._terminals.values()):
                 if not terminal.clients and now - terminal.last_activity >= idle:
                     log.info("terminal %s closed after %.0f s idle", terminal.id, idle)
-                    with contextlib.suppress(NotFound):
+                    try:
                         await self.close_terminal(terminal.id)
+                    except NotFound:
+                        pass
+                    except Exception:
+                        log.exception("closing idle terminal %s failed", terminal.id)

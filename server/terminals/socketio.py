@@ -21,15 +21,16 @@ receiving output.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from server.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
+from server.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
 from server.hub._events import Payload, WorkspaceRef
 from server.models import Role
-from server.terminals.terminal import MAX_SIZE, Send, Terminal
+from server.terminals.terminal import MAX_SIZE, NAME_PATTERN, Send, Terminal
 
 if TYPE_CHECKING:
     from server.hub.socket import Hub, SocketSession
@@ -40,7 +41,7 @@ class OpenPayload(WorkspaceRef):
     cols: int = Field(80, ge=1, le=MAX_SIZE)
     rows: int = Field(24, ge=1, le=MAX_SIZE)
     command: str | None = Field(None, min_length=1, max_length=4096)
-    name: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN)
 
 
 class TerminalRef(Payload):
@@ -150,7 +151,7 @@ class SocketTerminals:
         return {"id": terminal.id, "code": terminal.exit_code}
 
     async def disconnected(self, sid: str) -> None:
-        if self.hub._services is not None:
+        with contextlib.suppress(Unauthorized):  # the server is stopping
             self.terminals.detach_everywhere(sid)
 
     # -- helpers ------------------------------------------------------------------------

@@ -13,10 +13,10 @@ holds; clients acknowledge those numbers with `terminal:ack`, so accounting neve
 on how a client counts characters.
 
 Flow control: each client's unacknowledged bytes are tracked. When one client has more
-than `high_water` unacknowledged, the PTY is no longer read (the program blocks on its
-next write, as in a real terminal); reading resumes once every client is at or below
-`low_water`. A client that stays above the high-water mark for `stuck_seconds` is detached
-so that it cannot stall the others for ever.
+than `high_water` unacknowledged, nothing more is sent and the PTY is no longer read (the
+program blocks on its next write, as in a real terminal); both resume once every client
+is at or below `low_water`. A client that holds the terminal back for `stuck_seconds` is
+detached so that it cannot stall the others for ever.
 """
 
 from __future__ import annotations
@@ -40,7 +40,9 @@ from server.terminals._pty import PtyProcess
 
 log = logging.getLogger("nexus.terminals")
 
+STREAMING_BYTES = 4096  # a batch this big means output streams: coalesce the next one
 MAX_SIZE = 1000  # columns or rows; anything larger is a mistake or an attack
+NAME_PATTERN = r"^[^\x00-\x1f\x7f]+$"  # a terminal's label: no NUL or control characters
 
 # `send(event, payload)` → False when the client is gone (the terminal then detaches it).
 Send = Callable[[str, dict[str, Any]], Awaitable[bool]]
@@ -134,9 +136,12 @@ class Terminal:
         self._exit_due = False
         self._exit_sent = False
         self._flow_paused = False
+        self._flowing = asyncio.Event()  # set while no client holds the output back
+        self._flowing.set()
         self._tasks: list[asyncio.Task[None]] = []
         self._stuck_task: asyncio.Task[None] | None = None
         self._last_emit = 0.0
+        self._last_size = 0
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -282,8 +287,10 @@ class Terminal:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:
+                await self._flowing.wait()
+                # Coalesce only while output streams; an echo after a pause goes at once.
                 delay = self._last_emit + self.limits.batch_seconds - loop.time()
-                if delay > 0 and not self._full.is_set():
+                if delay > 0 and self._last_size >= STREAMING_BYTES and not self._full.is_set():
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(delay):
                             await self._full.wait()
@@ -293,7 +300,7 @@ class Terminal:
                     self._full.clear()
                     self._update_reading()
                 await self._emit(chunk)
-                self._last_emit = loop.time()
+                self._last_emit, self._last_size = loop.time(), len(chunk)
             if self._exit_due and not self._exit_sent:
                 await self._send_exit()
 
@@ -325,6 +332,7 @@ class Terminal:
         clients = self.clients.values()
         if not self._flow_paused and any(c.unacked > high for c in clients):
             self._flow_paused = True
+            self._flowing.clear()
             metrics.TERMINALS_PAUSED.inc()
             metrics.TERMINAL_PAUSES.inc()
             if self._stuck_task is None or self._stuck_task.done():
@@ -333,6 +341,7 @@ class Terminal:
                 )
         elif self._flow_paused and all(c.unacked <= low for c in clients):
             self._flow_paused = False
+            self._flowing.set()
             metrics.TERMINALS_PAUSED.dec()
         now = time.monotonic()
         for client in clients:

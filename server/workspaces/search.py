@@ -27,6 +27,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import time
 from dataclasses import dataclass
 from operator import attrgetter
@@ -41,6 +42,7 @@ from server import metrics
 from server.errors import InvalidInput
 from server.models import Role, Workspace
 from server.workspaces.ignore import IgnoreRules
+from server.workspaces.search_literals import has_unicode_case_partners, required_literal
 
 if TYPE_CHECKING:
     from server.core import CommandContext, CommandRegistry
@@ -112,23 +114,24 @@ class _Matcher:
 
 def compile_matcher(args: SearchArgs) -> _Matcher:
     """Turn the options into a matcher; a bad regular expression is an InvalidInput."""
-    literal_ascii = not args.is_regex and args.query.isascii()
-    # A literal we can compare as bytes: exact, or ASCII under ASCII case folding.
-    fold = not args.case_sensitive
-    needle = None
-    if not args.is_regex and (args.case_sensitive or literal_ascii):
-        needle = args.query.encode().lower() if fold else args.query.encode()
-        if not args.whole_word:
-            return _Matcher(needle, fold, None, len(args.query))
-    source = args.query if args.is_regex else regex.escape(args.query)
+    query, fold = args.query, not args.case_sensitive
+    plain = not args.is_regex and not args.whole_word
+    if plain and not (fold and has_unicode_case_partners(query)):
+        # Bytes compare exactly, or under ASCII case folding where it is the whole story.
+        needle = query.encode().lower() if fold else query.encode()
+        return _Matcher(needle, fold, None, len(query))
+    source = query if args.is_regex else regex.escape(query)
     if args.whole_word:
         source = rf"(?<!\w)(?:{source})(?!\w)"
-    flags = regex.MULTILINE | (0 if args.case_sensitive else regex.IGNORECASE)
+    flags = regex.MULTILINE | (regex.IGNORECASE if fold else 0)
     try:
         pattern = regex.compile(source, flags)
     except (regex.error, ValueError, OverflowError, RecursionError) as exc:
         raise InvalidInput(f"query: invalid regular expression: {exc}") from None
-    return _Matcher(needle, fold, pattern, len(args.query))
+    literal = required_literal(query if args.is_regex else re.escape(query), ignore_case=fold)
+    if literal is None:
+        return _Matcher(None, False, pattern, len(query))
+    return _Matcher(literal[0], literal[1], pattern, len(query))
 
 
 def _utf16_len(text: str) -> int:
