@@ -89,6 +89,11 @@ async def test_regex_with_groups_and_invalid_regex(nexus: RunningServer) -> None
     refused = await search(nexus, owner, ws, status=422, query="(unclosed", is_regex=True)
     assert refused["error"]["code"] == "invalid"
     assert "invalid regular expression" in refused["error"]["message"]
+    # Patterns that would take the server's memory or seconds to compile are refused.
+    for huge in ("a{1000000000}", "(?:(?:a{100}){100}){100}", "(?:[[:alpha:]]{999}){99}"):
+        refused = await search(nexus, owner, ws, status=422, query=huge, is_regex=True)
+        assert "invalid regular expression" in refused["error"]["message"], huge
+    assert (await search(nexus, owner, ws, query=r"\d{1,3}", is_regex=True))["results"]
     # The same text as a literal is fine.
     literal = await search(nexus, owner, ws, query="(unclosed")
     assert literal["results"] == []
@@ -263,7 +268,7 @@ LITERAL_CASES = [
 def test_required_literals_are_in_every_match() -> None:
     import regex
 
-    from server.workspaces.search_literals import required_literal
+    from server.workspaces.search_patterns import required_literal
 
     for pattern, ignore_case, text, expected in LITERAL_CASES:
         literal = required_literal(pattern, ignore_case=ignore_case)

@@ -42,7 +42,11 @@ from server import metrics
 from server.errors import InvalidInput
 from server.models import Role, Workspace
 from server.workspaces.ignore import IgnoreRules
-from server.workspaces.search_literals import has_unicode_case_partners, required_literal
+from server.workspaces.search_patterns import (
+    check_size,
+    has_unicode_case_partners,
+    required_literal,
+)
 
 if TYPE_CHECKING:
     from server.core import CommandContext, CommandRegistry
@@ -125,6 +129,7 @@ def compile_matcher(args: SearchArgs) -> _Matcher:
         source = rf"(?<!\w)(?:{source})(?!\w)"
     flags = regex.MULTILINE | (regex.IGNORECASE if fold else 0)
     try:
+        check_size(source)
         pattern = regex.compile(source, flags)
     except (regex.error, ValueError, OverflowError, RecursionError) as exc:
         raise InvalidInput(f"query: invalid regular expression: {exc}") from None
@@ -189,24 +194,6 @@ class _LineCursor:
         return True
 
 
-class _SnapshotRules(IgnoreRules):
-    """The workspace's ignore rules, each `.gitignore` read once per search.
-
-    `IgnoreRules` re-checks every enclosing `.gitignore` on disk for every entry, which
-    suits a long-lived watcher; a search is one snapshot, and without this the walk costs
-    ten times more than reading and searching the files.
-    """
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self._snapshot: dict[str, GitIgnoreSpec | None] = {}
-
-    def _spec(self, folder: str) -> GitIgnoreSpec | None:
-        if folder not in self._snapshot:
-            self._snapshot[folder] = super()._spec(folder)
-        return self._snapshot[folder]
-
-
 class _Search:
     """One search over one workspace folder; run in a worker thread."""
 
@@ -222,7 +209,7 @@ class _Search:
         self.reason: str | None = None
 
     def run(self) -> None:
-        for relative in _SnapshotRules(self.root).walk():
+        for relative in IgnoreRules(self.root, snapshot=True).walk():
             if time.monotonic() > self.deadline:
                 self.reason = "time_budget"
                 return
