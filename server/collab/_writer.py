@@ -1,14 +1,14 @@
 """Group commit: many small updates, few transactions.
 
-`write()` returns once the update is durable. While one transaction is being written,
-new updates queue up and go together in the next, so a burst costs one fsync per batch
-rather than one per keystroke, and a lone update is written at once.
+A lone update starts its transaction at once, from `submit` itself (no task to wake
+first). Updates that arrive while one is being written queue up and go together in the
+next, so a burst costs one commit per batch rather than one per keystroke. Each update's
+future resolves once it is durable.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from server.collab.store import DocumentStore, PendingUpdate
@@ -17,55 +17,73 @@ log = logging.getLogger("nexus.collab")
 
 MAX_BATCH = 1000
 
+Queued = list[tuple[PendingUpdate, asyncio.Future[None]]]
+
 
 class UpdateWriter:
     def __init__(self, store: DocumentStore) -> None:
         self.store = store
-        self._queue: list[tuple[PendingUpdate, asyncio.Future[None]]] = []
-        self._wakeup = asyncio.Event()
+        self._queue: Queued = []
+        self._writing: asyncio.Future[None] | None = None
         self._drained = asyncio.Event()
         self._drained.set()
-        self._task: asyncio.Task[None] | None = None
         self.batches = 0
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="collab-writer")
+        """Nothing to start: batches begin on demand."""
 
     async def close(self) -> None:
-        """Finish what is queued, then stop."""
-        if self._task is None:
-            return
+        """Finish what is queued."""
         await self._drained.wait()
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
 
     def submit(self, update: PendingUpdate) -> asyncio.Future[None]:
         """Queue an update; the future resolves once it is durable."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._queue.append((update, future))
         self._drained.clear()
-        self._wakeup.set()
+        if self._writing is None:
+            self._write_next()
         return future
 
     async def write(self, update: PendingUpdate) -> None:
         await self.submit(update)
 
-    async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._queue:
-                batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                try:
-                    await self.store.append([update for update, _ in batch])
-                except Exception as exc:
-                    log.exception("persisting %d document updates failed", len(batch))
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
-                self.batches += 1
-                for _, future in batch:
-                    if not future.done():
-                        future.set_result(None)
+    def _write_next(self) -> None:
+        batch, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
+        try:
+            writing = self.store.start_append([update for update, _ in batch])
+        except Exception as exc:  # could not even start: fail this batch, go on
+            self._settle(batch, exc)
+            self._after()
+            return
+        self._writing = writing
+        writing.add_done_callback(lambda done: self._written(done, batch))
+
+    def _written(self, done: asyncio.Future[None], batch: Queued) -> None:
+        self._writing = None
+        self.batches += 1
+        error: BaseException | None
+        if done.cancelled():
+            error = asyncio.CancelledError("the write was cancelled")
+        else:
+            error = done.exception()
+        if error is not None:
+            log.error("persisting %d document updates failed: %r", len(batch), error)
+        self._settle(batch, error)
+        self._after()
+
+    @staticmethod
+    def _settle(batch: Queued, error: BaseException | None) -> None:
+        for _, future in batch:
+            if future.done():
+                continue
+            if error is None:
+                future.set_result(None)
+            else:
+                future.set_exception(error)
+
+    def _after(self) -> None:
+        if self._queue:
+            self._write_next()
+        else:
             self._drained.set()

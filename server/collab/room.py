@@ -100,6 +100,7 @@ class Room:
         self._on_change = on_change
         self._outgoing: deque[tuple[asyncio.Future[None], bytes, Peer | None]] = deque()
         self._relay_task: asyncio.Task[None] | None = None
+        self._text_listeners: list[Callable[[Room], None]] = []
         self.broken = False
 
     @property
@@ -109,6 +110,24 @@ class Room:
     @property
     def source(self) -> str:
         return str(self.text)
+
+    def observe_text(self, listener: Callable[[Room], None]) -> Callable[[], None]:
+        """Call `listener(room)` after each change as soon as it is applied (before it is
+        durable): language servers follow the text as it is typed. Returns an unsubscribe."""
+        self._text_listeners.append(listener)
+
+        def unsubscribe() -> None:
+            with contextlib.suppress(ValueError):
+                self._text_listeners.remove(listener)
+
+        return unsubscribe
+
+    def _text_changed(self) -> None:
+        for listener in list(self._text_listeners):
+            try:
+                listener(self)
+            except Exception:
+                log.exception("a text listener of %s failed", self.key.path)
 
     # -- peers ---------------------------------------------------------------------
 
@@ -226,6 +245,7 @@ class Room:
         self.doc.apply_update(update)
         if not self._effective:
             return None
+        self._text_changed()
         if len(self._effective) == 1:
             return self._effective[0]
         return merge_updates(*self._effective)
@@ -238,6 +258,7 @@ class Room:
             changed = apply_diff(self.text, self.source, new)
         if not changed:
             return False
+        self._text_changed()
         await self._make_durable(self.doc.get_update(before), None)
         return True
 
@@ -315,6 +336,7 @@ class Room:
         before = self.doc.get_state()
         for update in ([stored.snapshot] if stored.snapshot else []) + stored.updates:
             self.doc.apply_update(update)
+        self._text_changed()
         # A diff carries the whole delete set, so deletions travel too.
         self._broadcast(create_update_message(self.doc.get_update(before)), exclude=None)
         self._on_change(self)

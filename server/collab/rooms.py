@@ -253,6 +253,11 @@ class Rooms:
                 async with self._loading[key]:
                     await self._unload_now(document, gone=reason)
 
+    def get(self, workspace_id: str, path: str) -> Room | None:
+        """The open (live) document at `path`, if any; None when it is only on disk."""
+        document = self._open.get(RoomKey(workspace_id, path))
+        return None if document is None or document.room.broken else document.room
+
     async def merge_now(self, workspace_id: str, path: str) -> None:
         """A program told us it wrote `path` (a REST write): merge it into the open
         document now rather than when the watcher notices."""

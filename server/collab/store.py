@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.collab._protocol import read_state_vector
+from server.collab._sqlite_log import SqliteAppender
 from server.storage.database import sqlite_thread_engine, utcnow
 from server.storage.tables import document_updates, documents
 
@@ -62,9 +63,14 @@ class DocumentStore:
             if self._thread_engine is not None
             else None
         )
+        self._appender = (
+            SqliteAppender(self._thread_engine) if self._thread_engine is not None else None
+        )
 
     def close(self) -> None:
         if self._thread is not None:
+            if self._appender is not None:
+                self._thread.submit(self._appender.close).result()
             self._thread.shutdown(wait=True)
         if self._thread_engine is not None:
             self._thread_engine.dispose()
@@ -140,12 +146,13 @@ class DocumentStore:
 
         await self._write(work)
 
-    async def append(self, batch: list[PendingUpdate]) -> None:
-        """Write a batch of updates in one transaction (the group commit).
+    def start_append(self, batch: list[PendingUpdate]) -> asyncio.Future[None]:
+        """Start writing a batch of updates in one transaction (the group commit) now;
+        the future resolves once it is committed.
 
         Every update waits for this before anyone sees it, so it is the floor of the
-        fan-out latency. On SQLite it runs as one call on the store's own thread (about
-        a tenth of a millisecond) rather than a thread hop per statement.
+        fan-out latency: on SQLite the rows go to the store's own thread at once, as one
+        prepared INSERT (`_sqlite_log`), with no task or event-loop turn in between.
         """
         now = utcnow()
         rows = [
@@ -153,7 +160,17 @@ class DocumentStore:
              "created_at": now}
             for item in batch
         ]  # fmt: skip
-        await self._write(lambda conn: conn.execute(insert(document_updates), rows))
+        if self._appender is not None:
+            loop = asyncio.get_running_loop()
+            return loop.run_in_executor(self._thread, self._appender.append, rows)
+
+        def work(conn: Connection) -> None:
+            conn.execute(insert(document_updates), rows)
+
+        return asyncio.ensure_future(self._write(work))
+
+    async def append(self, batch: list[PendingUpdate]) -> None:
+        await self.start_append(batch)
 
     async def _write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in a transaction: on SQLite on the store's own thread, so that the
