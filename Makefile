@@ -37,6 +37,8 @@ system-deps:
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	command -v npm >/dev/null || missing="$$missing nodejs npm"; \
+	command -v espeak-ng >/dev/null || missing="$$missing espeak-ng"; \
+	command -v sox >/dev/null || missing="$$missing sox"; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		$(SUDO) apt-get update -qq && \
@@ -65,6 +67,9 @@ bench: install-test
 	$(BIN)/python bench/collab/run.py
 	$(BIN)/python bench/terminal.py
 	$(BIN)/python bench/search.py
+	$(BIN)/python bench/lsp.py
+	$(BIN)/python bench/ai.py
+	$(BIN)/python bench/voice.py
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .mypy_cache .ruff_cache

@@ -66,7 +66,11 @@ LANGUAGES: dict[str, tuple[str, ...]] = {
     "go": (".go",),
     "rust": (".rs",),
 }
-ALIASES = {"javascript": "typescript", "typescriptreact": "typescript", "javascriptreact": "typescript"}
+ALIASES = {
+    "javascript": "typescript",
+    "typescriptreact": "typescript",
+    "javascriptreact": "typescript",
+}
 
 CANDIDATES: dict[str, tuple[ServerSpec, ...]] = {
     "python": (

@@ -43,9 +43,7 @@ class Lines:
         except (KeyError, TypeError, ValueError):
             raise PositionError("a position needs integer line and character") from None
         if line < 0 or character < 0 or line >= len(self.starts):
-            raise PositionError(
-                f"line {line} is outside the document ({len(self.starts)} lines)"
-            )
+            raise PositionError(f"line {line} is outside the document ({len(self.starts)} lines)")
         text = self.line(line)
         if text.isascii():
             if character > len(text):

@@ -21,8 +21,13 @@ from typing import Any
 
 from pygls.exceptions import JsonRpcException
 from pygls.lsp.client import LanguageClient
-from pygls.protocol import JsonRPCNotification, JsonRPCRequestMessage, JsonRPCResponseMessage
-from pygls.protocol import LanguageServerProtocol, default_converter
+from pygls.protocol import (
+    JsonRPCNotification,
+    JsonRPCRequestMessage,
+    JsonRPCResponseMessage,
+    LanguageServerProtocol,
+    default_converter,
+)
 
 from lsp.registry import ServerSpec
 
@@ -70,10 +75,10 @@ CLIENT_CAPABILITIES: dict[str, Any] = {
 class RawProtocol(LanguageServerProtocol):
     """Leave params and results as the JSON they came in."""
 
-    def get_message_type(self, method: str) -> Any:
+    def get_message_type(self, method: str) -> Any:  # type: ignore[override]
         return None
 
-    def get_result_type(self, method: str) -> Any:
+    def get_result_type(self, method: str) -> Any:  # type: ignore[override]
         return None
 
 
@@ -109,12 +114,14 @@ class Upstream:
         self.root = root
         self.memory_bytes = memory_bytes
         self.capabilities: dict[str, Any] = {}
-        self.client = LanguageClient("nexus", "1", protocol_cls=RawProtocol,
-                                     converter_factory=raw_converter)
+        self.client = LanguageClient(
+            "nexus", "1", protocol_cls=RawProtocol, converter_factory=raw_converter
+        )
         self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.stopping = False
         self._on_notification = on_notification
         self._stderr_task: asyncio.Task[None] | None = None
+        self._watch_task: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._register_handlers()
 
@@ -179,7 +186,7 @@ class Upstream:
         process = self.client._server
         assert process is not None
         self._stderr_task = asyncio.create_task(self._drain_stderr(process.stderr))
-        asyncio.create_task(self._watch(process))
+        self._watch_task = asyncio.create_task(self._watch(process))
         uri = self.root.as_uri()
         result = await self.request(
             "initialize",

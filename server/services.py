@@ -9,6 +9,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from lsp.bridge import BridgeSettings
+from lsp.commands import register_lsp_commands
+from lsp.manager import LanguageServers
+from server.ai import AiService
+from server.ai.commands import register_ai_commands
 from server.auth import AccessControl, Authenticator, OriginPolicy, SlidingWindowLimiter
 from server.bus import Bus, create_bus
 from server.bus._bus import default_node_id
@@ -26,6 +31,8 @@ from server.workspaces.files import WorkspaceFiles
 from server.workspaces.git_commands import register_git_commands
 from server.workspaces.search import register_search_commands
 from server.workspaces.watcher import WorkspaceWatchers
+from voice.editor_commands import register_editor_commands
+from voice.service import VoiceService
 
 
 @dataclass
@@ -50,6 +57,9 @@ class Services:
     watchers: WorkspaceWatchers
     files: WorkspaceFiles
     admin: User
+    ai: AiService
+    lsp: LanguageServers
+    voice: VoiceService
 
     @functools.cached_property
     def core(self) -> ConsciousnessCore:
@@ -97,6 +107,27 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         register_file_commands(registry)
         register_search_commands(registry)
         register_git_commands(registry)
+        register_ai_commands(registry)
+        ai = AiService(settings, engine)
+        await ai.start()
+        stack.push_async_callback(ai.close)
+        lsp = LanguageServers(
+            rooms,
+            BridgeSettings(
+                request_timeout=settings.lsp_request_timeout_seconds,
+                start_timeout=settings.lsp_start_timeout_seconds,
+                sync_wait=settings.lsp_sync_wait_seconds,
+                memory_bytes=settings.lsp_memory_mb * 1024 * 1024,
+            ),
+            idle_seconds=settings.lsp_idle_seconds,
+        )
+        await lsp.start()
+        stack.push_async_callback(lsp.close)  # before rooms close: it holds documents
+        register_lsp_commands(registry)
+        voice = VoiceService(settings)
+        voice.start(bus)  # loads and warms the speech model in the background
+        stack.push_async_callback(voice.close)
+        register_editor_commands(registry, voice)  # last: only ids nobody else registered
         yield Services(
             settings=settings,
             node_id=node_id,
@@ -120,4 +151,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             watchers=watchers,
             files=WorkspaceFiles(rooms, watchers, settings.files_max_upload_bytes),
             admin=admin,
+            ai=ai,
+            lsp=lsp,
+            voice=voice,
         )

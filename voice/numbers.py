@@ -18,7 +18,14 @@ TENS = {
 }  # fmt: skip
 SCALES = {"hundred": 100, "thousand": 1000}
 # Words a small model hears instead of a number word.
-SOUNDALIKES = {"won": "one", "to": "two", "too": "two", "for": "four", "ate": "eight", "tree": "three"}
+SOUNDALIKES = {
+    "won": "one",
+    "to": "two",
+    "too": "two",
+    "for": "four",
+    "ate": "eight",
+    "tree": "three",
+}
 ORDINALS = {
     "first": 1, "second": 2, "third": 3, "fourth": 4, "fifth": 5, "sixth": 6, "seventh": 7,
     "eighth": 8, "ninth": 9, "tenth": 10, "1st": 1, "2nd": 2, "3rd": 3, "4th": 4, "5th": 5,
@@ -64,7 +71,7 @@ def parse_number(words: list[str], *, loose: bool = False) -> int | None:
 
 
 def ordinal(word: str) -> int | None:
-    """"second" → 2, "two" → 2, "2" → 2."""
+    """ "second" → 2, "two" → 2, "2" → 2."""
     if word in ORDINALS:
         return ORDINALS[word]
     return parse_number([word], loose=True)

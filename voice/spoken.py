@@ -19,8 +19,24 @@ SEPARATORS = {"dot": ".", "slash": "/", "underscore": "_", "dash": "-", "hyphen"
 SEPARATOR_ALIASES = {"dots": "dot", "point": "dot", "slashes": "slash", "minus": "dash"}
 
 
+# Compounds a small model writes as one word when people say two ("user name"); split
+# only where the speaker asked for a case style, which marks word boundaries.
+COMPOUNDS = {
+    "username": "user name",
+    "filename": "file name",
+    "pathname": "path name",
+    "hostname": "host name",
+    "userid": "user id",
+    "classname": "class name",
+    "typename": "type name",
+    "firstname": "first name",
+    "lastname": "last name",
+}
+
+
 def apply_case(style: str, words: list[str]) -> str:
     words = [w for w in (re.sub(r"[^a-z0-9]", "", w.lower()) for w in words) if w]
+    words = [part for w in words for part in COMPOUNDS.get(w, w).split()]
     if not words:
         return ""
     if style == "snake":
@@ -39,6 +55,8 @@ def apply_case(style: str, words: list[str]) -> str:
 def identifier(words: list[str]) -> str:
     """An identifier from spoken words: a leading case style ("snake case …") applies to
     the rest; spoken separators are written out; plain words are joined as said."""
+    if len(words) >= 3 and words[0] in {"a", "the"} and words[1] in CASE_WORDS:
+        words = words[1:]
     if len(words) >= 2 and words[0] in CASE_WORDS and words[1] in {"case", "k", "cased"}:
         return apply_case(CASE_WORDS[words[0]], words[2:])
     if len(words) >= 1 and words[0] in {"snakecase", "camelcase", "pascalcase", "kebabcase"}:

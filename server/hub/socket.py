@@ -25,7 +25,9 @@ import socketio
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
+from lsp.socketio import SocketLanguage
 from server import metrics
+from server.ai.socketio import SocketAi
 from server.auth import Principal
 from server.bus import Envelope, Subscription
 from server.collab.socketio import SocketDocuments
@@ -41,6 +43,7 @@ from server.terminals.socketio import SocketTerminals
 from server.workspaces.git_commands import GitChanged
 from server.workspaces.service import MembershipChanged
 from server.workspaces.watcher import FilesChanged
+from voice.socketio import SocketVoice
 
 if TYPE_CHECKING:
     from server.services import Services
@@ -101,6 +104,9 @@ class Hub:
         self._disconnect_hooks: list[Callable[[str], Awaitable[None]]] = []
         SocketDocuments(self)
         SocketTerminals(self)
+        self._ai = SocketAi(self)
+        self.language = SocketLanguage(self)
+        self.voice = SocketVoice(self)
 
     @property
     def services(self) -> Services:
@@ -110,6 +116,8 @@ class Hub:
 
     def attach(self, services: Services) -> None:
         self._services = services
+        self.language.attach(services)
+        self.voice.attach(services)
         self._subscriptions = [
             services.bus.subscribe(
                 "workspace.*.members", self._membership_changed, name="hub.members"
@@ -117,6 +125,7 @@ class Hub:
             services.bus.subscribe("workspace.*.files", self._files_changed, name="hub.files"),
             services.bus.subscribe("workspace.*.git", self._git_changed, name="hub.git"),
         ]
+        self._ai.attach(services)
 
     async def close(self) -> None:
         """Shutdown: forget sessions without announcing each departure; the presence store

@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -134,4 +135,86 @@ document_updates = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_document_updates_document_id_id", "document_id", "id"),
+)
+
+ai_threads = Table(
+    "ai_threads",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "workspace_id", String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("title", String(200), nullable=False),
+    Column("created_by", Integer, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_ai_threads_workspace_id_updated_at", "workspace_id", "updated_at"),
+)
+
+ai_messages = Table(
+    "ai_messages",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "thread_id", String(32), ForeignKey("ai_threads.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("seq", Integer, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("username", String(64), nullable=True),
+    Column("content", Text, nullable=False),
+    Column("model", String(128), nullable=True),
+    Column("usage", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_ai_messages_thread_id_seq", "thread_id", "seq"),
+)
+
+# One row per model request (each failover attempt is its own row): what was billed.
+ai_usage = Table(
+    "ai_usage",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_id", Integer, nullable=True),
+    Column("workspace_id", String(32), nullable=True),
+    Column("intent", String(32), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("model", String(160), nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Index("ix_ai_usage_user_id_at", "user_id", "at"),
+    Index("ix_ai_usage_workspace_id_at", "workspace_id", "at"),
+)
+
+# Every suggestion shown (completion, proposal, answer) and what became of it.
+ai_outcomes = Table(
+    "ai_outcomes",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("user_id", Integer, nullable=True),
+    Column("workspace_id", String(32), nullable=True),
+    Column("intent", String(32), nullable=False),
+    Column("tier", String(16), nullable=False),
+    Column("model", String(160), nullable=False),
+    Column("latency_ms", Float, nullable=False),
+    Column("input_tokens", Integer, nullable=False),
+    Column("output_tokens", Integer, nullable=False),
+    Column("cost_usd", Float, nullable=False),
+    Column("outcome", String(16), nullable=False),
+    Index("ix_ai_outcomes_intent_tier", "intent", "tier"),
+)
+
+ai_workspace_settings = Table(
+    "ai_workspace_settings",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("redact_secrets", Boolean, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
 )

@@ -1,0 +1,75 @@
+"""Model providers behind one streaming interface.
+
+`Provider.stream(model, request)` is an async generator of `TextDelta`, `ToolCall` and
+`UsageReport`. Closing it (or cancelling the task iterating it) closes the upstream HTTP
+response at once. Failures are `ProviderError`s whose `retryable` says whether another
+model may do better (429, 5xx, timeouts, broken streams).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+from server.ai.messages import ChatRequest, FimRequest, StreamEvent
+from server.config import Settings
+
+
+class ProviderError(Exception):
+    def __init__(
+        self,
+        message: str,
+        *,
+        retryable: bool,
+        status: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retryable = retryable
+        self.status = status
+        self.retry_after = retry_after
+
+
+class Provider(Protocol):
+    name: str
+
+    def stream(self, model: str, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
+
+    def fill_in_middle(self, model: str, request: FimRequest) -> AsyncIterator[StreamEvent]: ...
+
+    @property
+    def supports_fim(self) -> bool: ...
+
+    async def close(self) -> None: ...
+
+
+def build_providers(settings: Settings) -> dict[str, Provider]:
+    """The providers that have what they need: a key (ours or the SDK's variable), or
+    for OpenAI-compatible servers a base URL alone."""
+    from server.ai.providers.anthropic_provider import AnthropicProvider
+    from server.ai.providers.openai_provider import OpenAIProvider
+
+    providers: dict[str, Provider] = {}
+    anthropic_key = (
+        settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else None
+    ) or os.environ.get("ANTHROPIC_API_KEY")
+    if anthropic_key:
+        providers["anthropic"] = AnthropicProvider(
+            anthropic_key, settings.anthropic_base_url, settings.ai_timeout_seconds
+        )
+    openai_key = (
+        settings.openai_api_key.get_secret_value() if settings.openai_api_key else None
+    ) or os.environ.get("OPENAI_API_KEY")
+    if openai_key or settings.openai_base_url:
+        providers["openai"] = OpenAIProvider(
+            openai_key or "not-needed",
+            settings.openai_base_url,
+            settings.ai_timeout_seconds,
+            local=not openai_key,
+        )
+    return providers
+
+
+__all__ = ["Provider", "ProviderError", "build_providers"]

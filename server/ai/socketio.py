@@ -1,0 +1,130 @@
+"""The AI over the hub's Socket.IO connection, for the web app.
+
+    client → server  chat:send {workspace, text, thread?, context?}   ack {thread, id}
+    client → server  chat:cancel {workspace, id}                     ack {cancelled}
+    server → room    chat:message, chat:delta, chat:reset, chat:tool, chat:done
+    client → server  completion:request {workspace, path, prefix, suffix}
+                         ack {id, text, model, cached, reused} or {cancelled: true}
+    client → server  completion:cancel {workspace, path}
+    client → server  completion:feedback {workspace, id, outcome: accepted|rejected|ignored}
+    server → room    ai:proposal, ai:proposalResolved
+
+Proposals are accepted and rejected with the `ai.accept` / `ai.reject` commands.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from server.ai.context import EditorContext
+from server.errors import Forbidden
+from server.hub._events import Payload
+from server.models import Role
+
+if TYPE_CHECKING:
+    from server.hub.socket import Hub, SocketSession
+    from server.services import Services
+
+MAX_TEXT = 100_000
+
+
+class ChatSend(Payload):
+    workspace: str = Field(min_length=1, max_length=64)
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    thread: str | None = Field(None, min_length=1, max_length=32)
+    context: EditorContext | None = None
+
+
+class ChatCancel(Payload):
+    workspace: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=64)
+
+
+class CompletionRequest(Payload):
+    workspace: str = Field(min_length=1, max_length=64)
+    path: str = Field(min_length=1, max_length=1024)
+    prefix: str = Field(max_length=1_000_000)
+    suffix: str = Field("", max_length=1_000_000)
+
+
+class CompletionCancel(Payload):
+    workspace: str = Field(min_length=1, max_length=64)
+    path: str = Field(min_length=1, max_length=1024)
+
+
+class CompletionFeedback(Payload):
+    workspace: str = Field(min_length=1, max_length=64)
+    id: str = Field(min_length=1, max_length=64)
+    outcome: Literal["accepted", "rejected", "ignored"]
+
+
+class SocketAi:
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        hub.on("chat:send", ChatSend)(self.send)
+        hub.on("chat:cancel", ChatCancel)(self.cancel)
+        hub.on("completion:request", CompletionRequest)(self.complete)
+        hub.on("completion:cancel", CompletionCancel)(self.cancel_completion)
+        hub.on("completion:feedback", CompletionFeedback)(self.feedback)
+        hub.on_disconnect(self.disconnected)
+
+    def attach(self, services: Services) -> None:
+        from server.hub.socket import room
+
+        async def broadcast(workspace_id: str, event: str, payload: dict[str, Any]) -> None:
+            await self.hub.sio.emit(event, payload, room=room(workspace_id))
+
+        services.ai.add_broadcaster(broadcast)
+
+    async def _editor(self, session: SocketSession, workspace_id: str) -> Any:
+        if workspace_id not in session.joined:
+            raise Forbidden("join the workspace first")
+        return await self.hub.services.access.require(session.principal, workspace_id, Role.editor)
+
+    async def send(self, sid: str, session: SocketSession, payload: ChatSend) -> dict[str, str]:
+        access = await self._editor(session, payload.workspace)
+        services = self.hub.services
+        result = await services.ai.chat.start(
+            services,
+            session.principal,
+            access.workspace,
+            payload.text,
+            thread=payload.thread,
+            editor=payload.context,
+        )
+        return {"thread": result.thread, "id": result.id}
+
+    async def cancel(self, sid: str, session: SocketSession, payload: ChatCancel) -> dict[str, Any]:
+        await self._editor(session, payload.workspace)
+        return {"cancelled": self.hub.services.ai.chat.cancel(payload.workspace, payload.id)}
+
+    async def complete(
+        self, sid: str, session: SocketSession, payload: CompletionRequest
+    ) -> dict[str, Any]:
+        access = await self._editor(session, payload.workspace)
+        ai = self.hub.services.ai
+        return await ai.completions.request(
+            (sid, access.workspace.id, payload.path),
+            session.principal.user.id,
+            payload.prefix,
+            payload.suffix,
+            redact=await ai.preferences.redact(access.workspace.id),
+        )
+
+    async def cancel_completion(
+        self, sid: str, session: SocketSession, payload: CompletionCancel
+    ) -> dict[str, bool]:
+        cancelled = self.hub.services.ai.completions.cancel((sid, payload.workspace, payload.path))
+        return {"cancelled": cancelled}
+
+    async def feedback(
+        self, sid: str, session: SocketSession, payload: CompletionFeedback
+    ) -> dict[str, bool]:
+        await self._editor(session, payload.workspace)
+        return {"recorded": self.hub.services.ai.completions.feedback(payload.id, payload.outcome)}
+
+    async def disconnected(self, sid: str) -> None:
+        if self.hub._services is not None:
+            self.hub.services.ai.completions.cancel_connection(sid)

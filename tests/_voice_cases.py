@@ -1,0 +1,134 @@
+"""Spoken commands beyond the shared fixtures: other espeak-ng voices, speeds and
+phrasings, some with white noise mixed in by sox. Generated at test time into a folder."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "voice"
+
+# (text, voice, words per minute, noise amplitude or 0, expected command, expected args)
+HARDER: list[tuple[str, str, int, float, str, dict[str, Any]]] = [
+    ("jump to line forty two", "en-us+m3", 140, 0.0, "editor.gotoLine", {"line": 42}),
+    ("take me to line two hundred", "en-gb-x-rp", 185, 0.0, "editor.gotoLine", {"line": 200}),
+    ("open main dot py", "en-us+f3", 175, 0.01, "editor.openFile", {"path": "main.py"}),
+    ("open the file parser dot py", "en-gb", 150, 0.0, "editor.openFile", {"path": "parser.py"}),
+    ("close this file", "en-us+m3", 165, 0.0, "editor.closeFile", {}),
+    ("save it", "en-gb-x-rp", 150, 0.01, "editor.save", {}),
+    ("undo that", "en-us+f3", 150, 0.0, "editor.undo", {}),
+    ("redo", "en-us", 140, 0.0, "editor.redo", {}),
+    ("format this file", "en-gb", 190, 0.0, "editor.format", {}),
+    ("toggle comment", "en-us+m3", 160, 0.01, "editor.toggleComment", {}),
+    ("show the definition", "en-gb-x-rp", 160, 0.0, "lsp.definition", {}),
+    ("show all usages", "en-us+f3", 150, 0.0, "lsp.references", {}),
+    (
+        "rename this to kebab case retry limit",
+        "en-us",
+        150,
+        0.0,
+        "lsp.rename",
+        {"to": "retry-limit"},
+    ),
+    ("rename it to pascal case http client", "en-gb", 160, 0.0, "lsp.rename", {"to": "HttpClient"}),
+    (
+        "search for user session",
+        "en-us+m3",
+        175,
+        0.01,
+        "search.workspace",
+        {"query": "user session"},
+    ),
+    ("run all tests", "en-gb-x-rp", 150, 0.0, "test.run", {}),
+    ("run the current file", "en-us+f3", 160, 0.0, "file.run", {}),
+    ("open a terminal", "en-gb", 180, 0.01, "terminal.new", {}),
+    (
+        "commit with message update the readme",
+        "en-us",
+        160,
+        0.0,
+        "git.commit",
+        {"message": "update the readme"},
+    ),
+    ("git status", "en-us+m3", 150, 0.0, "git.status", {}),
+    ("start the debugger", "en-gb", 160, 0.0, "debug.start", {}),
+    ("step into", "en-us+f3", 150, 0.01, "debug.stepInto", {}),
+    ("step out", "en-gb-x-rp", 150, 0.0, "debug.stepOut", {}),
+    ("stop the debugger", "en-us", 170, 0.0, "debug.stop", {}),
+    (
+        "add a breakpoint at line fifteen",
+        "en-us+m3",
+        160,
+        0.0,
+        "debug.toggleBreakpoint",
+        {"line": 15},
+    ),
+    ("fix this bug", "en-gb", 160, 0.0, "ai.fix", {}),
+    ("explain this code", "en-us+f3", 170, 0.01, "ai.explain", {}),
+    (
+        "generate a class that parses dates",
+        "en-us",
+        150,
+        0.0,
+        "ai.generate",
+        {"prompt": "a class that parses dates"},
+    ),
+]
+
+WORKSPACE_FILES = {
+    "main.py": "from parser import parse\n\nprint(parse('x'))\n",
+    "parser.py": "def parse(text):\n    return text.split()\n",
+    "README.md": "# demo\n",
+}
+
+
+def tools_available() -> bool:
+    return bool(shutil.which("espeak-ng") and shutil.which("sox"))
+
+
+def synthesize(text: str, voice: str, speed: int, noise: float, out: Path) -> Path:
+    """A 16 kHz mono WAV of `text`, with white noise at `noise` amplitude when > 0."""
+    raw = out.with_suffix(".raw.wav")
+    subprocess.run(
+        ["espeak-ng", "-v", voice, "-s", str(speed), "-w", str(raw), text],
+        check=True,
+        timeout=30,
+        capture_output=True,
+    )
+    base = out if noise <= 0 else out.with_suffix(".clean.wav")
+    subprocess.run(
+        ["sox", str(raw), "-r", "16000", "-c", "1", "-b", "16", str(base)],
+        check=True,
+        timeout=30,
+        capture_output=True,
+    )
+    if noise <= 0:
+        return out
+    # white noise as long as the speech, mixed in (sox reads "|cmd" as a pipe)
+    generator = f"|sox {base} -p synth whitenoise vol {noise}"
+    args = ["sox", "-m", str(base), generator, str(out)]
+    subprocess.run(args, check=True, timeout=30, capture_output=True)
+    return out
+
+
+def harder_cases(folder: Path) -> list[dict[str, Any]]:
+    folder.mkdir(parents=True, exist_ok=True)
+    cases = []
+    for i, (text, voice, speed, noise, command, args) in enumerate(HARDER):
+        path = synthesize(text, voice, speed, noise, folder / f"{i:02d}.wav")
+        cases.append(
+            {"audio": str(path), "text": text, "voice": voice, "speed": speed,
+             "noise": noise, "expect": {"command": command, "args": args}}
+        )  # fmt: skip
+    return cases
+
+
+def fixture_cases() -> list[dict[str, Any]]:
+    import json
+
+    cases = json.loads((FIXTURES / "cases.json").read_text())
+    for case in cases:
+        case["audio"] = str(FIXTURES / case["audio"])
+    return list(cases)
