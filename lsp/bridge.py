@@ -122,11 +122,11 @@ class Bridge:
 
     def start(self) -> None:
         """Start every server in the background; `ready` is set when all have answered
-        `initialize` (or failed), `warm` when the warm-up completion is done."""
-        self._spawn(self._start_all())
-
-    async def _start_all(self) -> None:
-        await asyncio.gather(*(self._run_server(slot) for slot in self.slots.values()))
+        `initialize` (or failed), `warm` when the warm-up completion is done. One task
+        per server, each in `_tasks`, so that `close` waits for every one of them to
+        have stopped its process (a gather would end at the first cancelled one)."""
+        for slot in self.slots.values():
+            self._spawn(self._run_server(slot))
 
     def _spawn(self, coro: Any) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)

@@ -54,6 +54,21 @@ class SocketLanguage:
 
     def attach(self, services: Services) -> None:
         services.lsp.add_listener(self._publish)
+        services.lsp.workspace_in_use = self._joined_by_anyone
+
+    def _joined_by_anyone(self, workspace_id: str) -> bool:
+        return any(workspace_id in s.joined for s in self.hub.sessions.values())
+
+    async def left(self, sid: str, workspace_id: str) -> None:
+        """`sid` left a workspace (or disconnected): it no longer holds the workspace's
+        documents open; the last one to leave closes the workspace's servers (after a
+        grace, and only once no LSP WebSocket client is left either)."""
+        held = self._holders.get(sid, set())
+        for bridge in [b for b in held if b.workspace_id == workspace_id]:
+            held.discard(bridge)
+            await bridge.release_holder(sid)
+        if not self._joined_by_anyone(workspace_id):
+            self.hub.services.lsp.workspace_closed(workspace_id)
 
     async def _bridge(self, session: SocketSession, payload: LspMessage) -> Bridge:
         services = self.hub.services

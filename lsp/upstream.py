@@ -255,33 +255,42 @@ class Upstream:
         self.notify("$/cancelRequest", {"id": msg_id})
 
     async def stop(self, grace: float = 2.0) -> None:
-        """shutdown → exit → SIGTERM → SIGKILL, then reap; safe to call twice."""
+        """shutdown → exit → SIGTERM → SIGKILL, then reap; safe to call twice. Cancelled
+        midway (the bridge closing, the event loop ending), it still kills the group, so
+        the child watcher reaps the process instead of it outliving us."""
         process = self.client._server
         if process is None:
             return
-        if self.alive:
+        try:
+            if self.alive:
+                with contextlib.suppress(Exception):
+                    await self.request("shutdown", None, timeout=grace)
+                with contextlib.suppress(Exception):
+                    self.notify("exit", None)
+            self.stopping = True
+            for sig in (None, signal.SIGTERM):
+                if sig is not None:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(process.pid, sig)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(grace):
+                        await asyncio.shield(self.exited)
+                if self.exited.done():
+                    break
+        finally:
+            self.stopping = True
+            # The leader if it is still there, and anything it left in its group.
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(process.pid, signal.SIGKILL)
+            self.client._stop_event.set()
+            for task in (*self.client._async_tasks, self._stderr_task):
+                if task is not None and not task.done():
+                    task.cancel()
             with contextlib.suppress(Exception):
-                await self.request("shutdown", None, timeout=grace)
-            with contextlib.suppress(Exception):
-                self.notify("exit", None)
-        self.stopping = True
-        for sig, wait in ((None, grace), (signal.SIGTERM, grace), (signal.SIGKILL, 5.0)):
-            if sig is not None:
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, sig)
-            try:
-                async with asyncio.timeout(wait):
-                    await asyncio.shield(self.exited)
-                break
-            except TimeoutError:
-                continue
-        # The leader is gone; anything it left in its group goes too.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        self.client._stop_event.set()
-        for task in (*self.client._async_tasks, self._stderr_task):
-            if task is not None and not task.done():
-                task.cancel()
-        with contextlib.suppress(Exception):
-            if process.stdin is not None:
-                process.stdin.close()
+                if process.stdin is not None:
+                    process.stdin.close()
+        try:
+            async with asyncio.timeout(5.0):  # reaped: `exited` is set once waitpid returned
+                await asyncio.shield(self.exited)
+        except TimeoutError:
+            log.error("%s (pid %s) did not die after SIGKILL", self.spec.name, process.pid)

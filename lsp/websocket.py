@@ -61,6 +61,8 @@ async def lsp_endpoint(websocket: WebSocket) -> None:
         await websocket.close(CLOSE_NO_SERVER, exc.message)
         return
     await Connection(websocket, bridge, services.settings.max_body_bytes).run()
+    if not bridge.sessions:  # the last LSP client left: unless Socket.IO users remain,
+        services.lsp.workspace_closed(bridge.workspace_id)  # the servers stop soon
 
 
 class Connection:

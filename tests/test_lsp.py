@@ -18,6 +18,7 @@ import psutil
 import pytest
 import websockets
 
+from lsp import manager
 from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
@@ -241,8 +242,34 @@ async def test_killed_server_restarts_and_diagnostics_come_back(nexus: RunningSe
             {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 3}},
         )
         assert "print" in labels(result)
-    for pid in before.values():
-        assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    # The killed servers were reaped (no zombie), and nothing of their groups lives on.
+    await gone(set(before.values()))
+
+
+def group_members(leaders: set[int]) -> list[psutil.Process]:
+    """Live processes in the process groups led by `leaders` (zombies of processes
+    orphaned to init are init's to reap, not ours)."""
+    members = []
+    for process in psutil.process_iter(["status"]):
+        with contextlib.suppress(psutil.Error, ProcessLookupError):
+            if os.getpgid(process.pid) in leaders and process.info["status"] != "zombie":
+                members.append(process)
+    return members
+
+
+async def gone(pids: set[int], timeout: float = 10) -> None:
+    """Wait until none of `pids` exists any more (reaped, not zombies) and their groups
+    are empty."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        left = [pid for pid in pids if psutil.pid_exists(pid)]
+        members = group_members(pids)
+        if not left and not members:
+            return
+        assert asyncio.get_running_loop().time() < deadline, (
+            f"not reaped: {left}; still running in their groups: {members}"
+        )
+        await asyncio.sleep(0.05)
 
 
 async def test_shutdown_leaves_no_process_behind(tmp_path: Path) -> None:
@@ -256,6 +283,65 @@ async def test_shutdown_leaves_no_process_behind(tmp_path: Path) -> None:
         assert len(processes) >= 2
     _, alive = psutil.wait_procs(processes, timeout=5)
     assert not alive
+
+
+async def test_closing_the_workspace_stops_its_servers(tmp_path: Path) -> None:
+    async with serve(make_settings(tmp_path)) as nexus:
+        workspace = await workspace_with(nexus, {"a.py": A_PY})
+        alice, bob = await nexus.socket(ADMIN_TOKEN), await nexus.socket(ADMIN_TOKEN)
+        try:
+            for socket in (alice, bob):
+                assert (await socket.call("workspace:join", {"workspace": workspace["id"]}))["ok"]
+            hover = {
+                "workspace": workspace["id"],
+                "method": "textDocument/hover",
+                "params": {
+                    "textDocument": {"uri": "a.py"},
+                    "position": {"line": 7, "character": 2},
+                },
+            }
+            assert (await alice.call("lsp:request", hover))["ok"]
+            servers = (await command(nexus, "lsp.status", workspace["id"]))[0]["servers"]
+            pids = {s["pid"] for s in servers}
+            assert (await alice.call("workspace:leave", {"workspace": workspace["id"]}))["ok"]
+            # Bob still has the workspace open: the servers stay, past the grace.
+            await asyncio.sleep(manager.CLOSE_GRACE_SECONDS + 0.5)
+            assert all(psutil.pid_exists(pid) for pid in pids)
+            assert (await bob.call("lsp:request", hover))["ok"]
+        finally:
+            await bob.disconnect()  # the last one leaves
+        await gone(pids, timeout=manager.CLOSE_GRACE_SECONDS + 10)
+        assert await command(nexus, "lsp.status", workspace["id"]) == []
+        await alice.disconnect()
+
+
+async def test_a_hung_server_times_out_and_the_bridge_carries_on(tmp_path: Path) -> None:
+    async with serve(make_settings(tmp_path, lsp_request_timeout_seconds=1.0)) as nexus:
+        workspace = await workspace_with(nexus, {"a.py": A_PY})
+        uri = (Path(workspace["path"]) / "a.py").as_uri()
+        hover = {"textDocument": {"uri": uri}, "position": {"line": 7, "character": 2}}
+        async with lsp_client(lsp_url(nexus, workspace["id"])) as lsp:
+            await lsp.call("initialize", {"capabilities": {}})
+            async with asyncio.timeout(30):  # jedi answers within the second once warm
+                while "result" not in await lsp.call("textDocument/hover", hover):
+                    await asyncio.sleep(0.1)
+            servers = (await command(nexus, "lsp.status", workspace["id"]))[0]["servers"]
+            jedi = next(s["pid"] for s in servers if s["name"] == "jedi")
+            os.kill(jedi, signal.SIGSTOP)
+            try:
+                hung = await lsp.call("textDocument/hover", hover)
+                assert hung["error"]["code"] == -32803, hung
+                assert "did not answer" in hung["error"]["message"]
+                # Formatting is ruff's: the other server still answers meanwhile.
+                formatted = await lsp.call(
+                    "textDocument/formatting",
+                    {"textDocument": {"uri": uri}, "options": {"tabSize": 4, "insertSpaces": True}},
+                )
+                assert "result" in formatted, formatted
+            finally:
+                os.kill(jedi, signal.SIGCONT)
+            again = await lsp.call("textDocument/hover", hover)
+            assert "print" in json.dumps(again["result"]), again
 
 
 async def test_stock_pygls_client_over_websocket(nexus: RunningServer) -> None:

@@ -259,6 +259,7 @@ class Hub:
         await self.sio.leave_room(sid, room(workspace_id))
         await self.services.presence.remove(workspace_id, sid)
         self._announce_presence(workspace_id)
+        await self.language.left(sid, workspace_id)  # the last to leave closes its servers
 
     def _announce_presence(self, workspace_id: str) -> None:
         """Send the room its presence list soon. Joins and leaves within one debounce
