@@ -9,12 +9,18 @@ import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
 import socketio
+from sqlalchemy import select
 
+from server.ai.learning import MIN_SAMPLES, Learning, Suggestion
+from server.ai.providers import Provider, ProviderError
+from server.ai.router import ModelRef, NoModel, Router, Tier
+from server.storage import create_engine, migrate
+from server.storage.tables import ai_outcomes
 from tests._fake_llm import (
     FakeLLM,
     Reply,
@@ -31,8 +37,8 @@ from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 from tests.test_hub import Inbox
 
-EVENTS = ("chat:message", "chat:delta", "chat:reset", "chat:tool", "chat:done", "ai:proposal")
-EVENTS += ("ai:proposalResolved",)
+CHAT_EVENTS = ("chat:message", "chat:delta", "chat:reset", "chat:tool", "chat:done")
+EVENTS = (*CHAT_EVENTS, "ai:proposal", "ai:proposalResolved")
 PRICES = {"claude-test": (3.0, 15.0), "gpt-test": (2.0, 8.0)}
 
 
@@ -572,3 +578,342 @@ async def test_keys_are_never_returned(tmp_path: Path, fake: FakeLLM) -> None:
         assert "sk-" not in status.text
         assert "sk-ant-test" not in repr(nexus.settings)
         assert isinstance(nexus.http, httpx.AsyncClient)
+
+
+async def command(
+    nexus: RunningServer, token: str, workspace: str, name: str, args: dict[str, Any] | None = None
+) -> httpx.Response:
+    return await nexus.http.post(
+        f"/api/v1/commands/{name}",
+        json={"workspace": workspace, "args": args or {}},
+        headers=nexus.headers(token),
+    )
+
+
+async def eventually(check: Any, timeout: float = 5.0) -> None:
+    """Poll `check()` (sync or async) until it is true."""
+    async with asyncio.timeout(timeout):
+        while True:
+            result = check()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def test_a_pending_proposal_survives_a_restart_and_is_accepted_after_it(
+    tmp_path: Path, fake: FakeLLM
+) -> None:
+    edit = {"path": "app.py", "old": "return 1", "new": "return 2", "summary": "answer 2"}
+    fake.anthropic.append(anthropic_text(["On it."], tool=("toolu_1", "edit_file", edit)))
+    fake.anthropic.append(anthropic_text(["Proposed."]))
+    async with ai_server(tmp_path, fake) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        app_py = Path(workspace["path"]) / "app.py"
+        app_py.write_text("def f():\n    return 1\n")
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        answer = await send(client, workspace["id"], "make f return 2")
+        proposal = await inbox.wait_for("ai:proposal")
+        await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
+        await client.disconnect()
+    assert app_py.read_text() == "def f():\n    return 1\n"
+    # A new server process on the same data: the proposal is still there, still pending.
+    async with ai_server(tmp_path, fake) as nexus:
+        listed = await command(nexus, ADMIN_TOKEN, workspace["id"], "ai.proposals")
+        assert listed.status_code == 200, listed.text
+        [stored] = listed.json()["result"]
+        assert stored == {**proposal, "resolved_by": None}
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        accepted = await command(
+            nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", {"proposal": proposal["id"]}
+        )
+        assert accepted.status_code == 200, accepted.text
+        assert accepted.json()["result"]["status"] == "accepted"
+        resolved = await inbox.wait_for("ai:proposalResolved")
+        assert resolved["status"] == "accepted" and resolved["id"] == proposal["id"]
+        # The edit went through the collaborative document and on to the file.
+        await eventually(lambda: app_py.read_text() == "def f():\n    return 2\n")
+        again = await command(
+            nexus, ADMIN_TOKEN, workspace["id"], "ai.reject", {"proposal": proposal["id"]}
+        )
+        assert again.status_code == 409 and "accepted" in again.json()["error"]["message"]
+        # What the user did is recorded against the suggestion shown before the restart.
+        engine = create_engine(nexus.settings.resolved_database_url)
+        query = select(ai_outcomes.c.outcome).where(ai_outcomes.c.id == proposal["id"])
+
+        async def recorded() -> bool:
+            async with engine.connect() as conn:
+                return (await conn.execute(query)).scalar() == "accepted"
+
+        try:
+            await eventually(recorded)
+        finally:
+            await engine.dispose()
+        # And it can still be undone after the restart.
+        undone = await command(
+            nexus, ADMIN_TOKEN, workspace["id"], "ai.undo", {"proposal": proposal["id"]}
+        )
+        assert undone.status_code == 200, undone.text
+        await eventually(lambda: app_py.read_text() == "def f():\n    return 1\n")
+        await client.disconnect()
+
+
+async def test_two_accepts_at_once_apply_the_edit_once(tmp_path: Path, fake: FakeLLM) -> None:
+    edit = {"path": "n.txt", "old": "one", "new": "one\ntwo", "summary": "add two"}
+    fake.anthropic.append(anthropic_text([""], tool=("toolu_1", "edit_file", edit)))
+    fake.anthropic.append(anthropic_text(["ok"]))
+    async with ai_server(tmp_path, fake) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        notes = Path(workspace["path"]) / "n.txt"
+        notes.write_text("one\n")
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        answer = await send(client, workspace["id"], "add two")
+        proposal = await inbox.wait_for("ai:proposal")
+        await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
+        args = {"proposal": proposal["id"]}
+        first, second = await asyncio.gather(
+            command(nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", args),
+            command(nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", args),
+        )
+        assert sorted([first.status_code, second.status_code]) == [200, 409]
+        await eventually(lambda: notes.read_text() == "one\ntwo\n")
+        await client.disconnect()
+
+
+# -- routing: cooldowns, the circuit breaker, learning ------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _router(tmp_path: Path, clock: _Clock, **overrides: Any) -> Router:
+    settings = make_settings(
+        tmp_path,
+        model_fast="openai:gpt-test",
+        model_balanced="anthropic:claude-test",
+        model_deep="openai:gpt-test",
+        **overrides,
+    )
+    providers = cast(dict[str, Provider], {"anthropic": object(), "openai": object()})
+    return Router(settings, providers, clock=clock)
+
+
+def _labels(refs: list[ModelRef]) -> list[str]:
+    return [ref.label for ref in refs]
+
+
+def test_a_failed_model_rests_for_its_cooldown_or_the_providers_retry_after(
+    tmp_path: Path,
+) -> None:
+    clock = _Clock()
+    router = _router(tmp_path, clock, ai_cooldown_seconds=30, ai_breaker_failures=5)
+    claude = router.tiers[Tier.balanced]
+    assert _labels(router.candidates(Tier.balanced)) == [
+        "anthropic:claude-test",
+        "openai:gpt-test",
+    ]
+    router.failed(claude, ProviderError("HTTP 503", retryable=True, status=503))
+    assert _labels(router.candidates(Tier.balanced)) == ["openai:gpt-test"]
+    clock.now += 29.9
+    assert _labels(router.candidates(Tier.balanced)) == ["openai:gpt-test"]
+    clock.now += 0.2
+    assert _labels(router.candidates(Tier.balanced))[0] == "anthropic:claude-test"
+    # A 429's retry-after sets the rest instead.
+    router.failed(claude, ProviderError("429", retryable=True, status=429, retry_after=5))
+    clock.now += 5.1
+    assert _labels(router.candidates(Tier.balanced))[0] == "anthropic:claude-test"
+    # A bad request is the request's fault, not the model's: no rest.
+    router.failed(claude, ProviderError("400", retryable=False, status=400))
+    assert _labels(router.candidates(Tier.balanced))[0] == "anthropic:claude-test"
+    # Everything resting: a clear refusal saying how long to wait.
+    router.failed(claude, ProviderError("503", retryable=True, status=503))
+    router.failed(router.tiers[Tier.fast], ProviderError("503", retryable=True, status=503))
+    with pytest.raises(NoModel, match="try again in 30 s"):
+        router.candidates(Tier.balanced)
+
+
+def test_the_breaker_opens_after_failures_in_a_row_and_closes_after_its_time(
+    tmp_path: Path,
+) -> None:
+    clock = _Clock()
+    router = _router(
+        tmp_path, clock, ai_cooldown_seconds=0, ai_breaker_failures=3, ai_breaker_seconds=60
+    )
+    claude = router.tiers[Tier.balanced]
+    error = ProviderError("HTTP 500", retryable=True, status=500)
+    router.failed(claude, error)
+    router.failed(claude, error)
+    router.succeeded(claude)  # a success in between: the count starts over
+    router.failed(claude, error)
+    router.failed(claude, error)
+    assert router.breaker_state()["anthropic"] == "closed"
+    router.failed(claude, error)
+    assert router.breaker_state() == {"anthropic": "open", "openai": "closed"}
+    assert _labels(router.candidates(Tier.balanced)) == ["openai:gpt-test"]
+    clock.now += 59
+    assert _labels(router.candidates(Tier.balanced)) == ["openai:gpt-test"]
+    clock.now += 2
+    assert router.breaker_state()["anthropic"] == "closed"
+    assert _labels(router.candidates(Tier.balanced))[0] == "anthropic:claude-test"
+
+
+async def test_an_open_breaker_sends_requests_straight_to_the_fallback(
+    tmp_path: Path, fake: FakeLLM
+) -> None:
+    overloaded = Reply(
+        529, {"type": "error", "error": {"type": "overloaded_error", "message": "busy"}}
+    )
+    fake.anthropic.extend([overloaded, overloaded])
+    fake.openai.extend(openai_text([f"fallback {n}"]) for n in range(3))
+    async with ai_server(
+        tmp_path, fake, ai_cooldown_seconds=0, ai_breaker_failures=2, ai_breaker_seconds=1.5
+    ) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+
+        async def ask(text: str) -> dict[str, Any]:
+            answer = await send(client, workspace["id"], text)
+            return dict(await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"]))
+
+        async def breaker() -> str:
+            status = await nexus.http.get("/api/v1/ai/status", headers=nexus.headers(ADMIN_TOKEN))
+            return str(status.json()["breakers"]["anthropic"])
+
+        async def closed() -> bool:
+            return await breaker() == "closed"
+
+        for n in range(2):  # two failures in a row (each failed over to OpenAI)
+            assert (await ask(f"q{n}"))["text"] == f"fallback {n}"
+        assert await breaker() == "open"
+        assert (await ask("q2"))["text"] == "fallback 2"
+        assert len(fake.bodies("/v1/messages")) == 2  # not tried while the breaker is open
+        assert len([n for n, _ in inbox.received if n == "chat:reset"]) == 2
+        # Once the breaker's time is up, the provider is tried again (and answers).
+        await eventually(closed)
+        fake.anthropic.append(anthropic_text(["Claude is back."]))
+        done = await ask("q3")
+        assert done["text"] == "Claude is back." and done["model"] == "anthropic:claude-test"
+        assert len(fake.bodies("/v1/messages")) == 3
+        await client.disconnect()
+
+
+def _suggestion(n: int, intent: str, tier: Tier) -> Suggestion:
+    return Suggestion(f"{tier}-{n}", 1, "ws", intent, tier.value, "m", 100.0, 10, 5, 0.0)
+
+
+async def _record(learning: Learning, intent: str, tier: Tier, accepted: int, total: int) -> None:
+    for n in range(total):
+        suggestion = _suggestion(n, intent, tier)
+        learning.shown(suggestion)
+        assert learning.resolve(suggestion.id, "accepted" if n < accepted else "rejected")
+
+
+async def test_learning_moves_an_intent_to_the_cheaper_tier_when_accepted_as_often(
+    tmp_path: Path,
+) -> None:
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'learning.db'}")
+    await migrate(engine)
+    try:
+        router = _router(tmp_path, _Clock())
+        learning = Learning(engine, router)
+        await learning.load()
+        assert router.tier_for("chat") == Tier.balanced
+        await _record(learning, "chat", Tier.balanced, accepted=12, total=MIN_SAMPLES)
+        await _record(learning, "chat", Tier.fast, accepted=11, total=MIN_SAMPLES)
+        assert router.tier_for("chat") == Tier.balanced  # 55 % < 60 %: keep the default
+        extra = _suggestion(99, "chat", Tier.fast)
+        learning.shown(extra)
+        learning.resolve(extra.id, "accepted")  # 12/21 = 57 % < 60 %
+        assert router.tier_for("chat") == Tier.balanced
+        for n in range(100, 103):
+            more = _suggestion(n, "chat", Tier.fast)
+            learning.shown(more)
+            learning.resolve(more.id, "accepted")  # 15/24 = 62.5 % ≥ 60 %
+        assert router.tier_for("chat") == Tier.fast
+        assert router.tier_for("explain") == Tier.balanced  # other intents unaffected
+        await learning.close()
+        # The lesson is stored: a restarted server routes the same way.
+        fresh = _router(tmp_path, _Clock())
+        reloaded = Learning(engine, fresh)
+        await reloaded.load()
+        assert fresh.tier_for("chat") == Tier.fast
+        # A suggestion shown by one node and decided on another counts once.
+        shown_elsewhere = _suggestion(200, "chat", Tier.balanced)
+        learning.shown(shown_elsewhere)
+        await learning.close()
+        assert reloaded.resolve(shown_elsewhere.id, "accepted") is False  # not shown here
+        assert reloaded.resolve(shown_elsewhere.id, "accepted") is False
+        await reloaded.close()
+        assert reloaded.tally[("chat", "balanced")] == [13, MIN_SAMPLES + 1]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_learned_cheaper_tier_is_what_the_server_routes_chat_to(
+    tmp_path: Path, fake: FakeLLM
+) -> None:
+    settings = make_settings(tmp_path)
+    engine = create_engine(settings.resolved_database_url)
+    await migrate(engine)
+    try:
+        learning = Learning(engine, _router(tmp_path, _Clock()))
+        await _record(learning, "chat", Tier.balanced, accepted=10, total=MIN_SAMPLES)
+        await _record(learning, "chat", Tier.fast, accepted=10, total=MIN_SAMPLES)
+        await learning.close()
+    finally:
+        await engine.dispose()
+    fake.openai.append(openai_text(["cheap and good"]))
+    async with ai_server(tmp_path, fake) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        answer = await send(client, workspace["id"], "hi")
+        done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
+        assert done["text"] == "cheap and good" and done["model"] == "openai:gpt-test"
+        assert fake.bodies("/v1/messages") == []  # the balanced model was not asked
+        await client.disconnect()
+
+
+async def test_a_stream_crossing_the_budget_is_stopped_mid_way(
+    tmp_path: Path, fake: FakeLLM
+) -> None:
+    chunk = "x" * 400  # 100 tokens: $0.0015 at $15 per million
+    fake.anthropic.append(
+        Stream(
+            anthropic_events(["Start: "], input_tokens=100, finish=False),
+            trickle=anthropic_text_delta(chunk),
+        )
+    )
+    budget = 0.005
+    async with ai_server(tmp_path, fake, ai_user_daily_budget_usd=budget) as nexus:
+        workspace = await nexus.create_workspace(ADMIN_TOKEN)
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        answer = await send(client, workspace["id"], "Talk forever")
+        done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
+        [stream] = fake.streams
+        async with asyncio.timeout(1):
+            await stream.disconnected.wait()  # the upstream request was closed
+        assert done["cancelled"] is False
+        assert done["error"]["code"] == "budget_exceeded"
+        assert "stopped" in done["error"]["message"] and "00:00 UTC" in done["text"]
+        # What streamed before the stop is kept, and everyone saw the same.
+        assert done["text"].startswith("Start: " + chunk)
+        assert deltas(inbox, answer["id"]) == done["text"]
+        # Billed up to the chunk that crossed the budget, and no further.
+        summary = await usage(nexus, ADMIN_TOKEN)
+        assert budget < summary["today_cost_usd"] <= budget + 0.0015 + 1e-9
+        assert done["usage"]["cost_usd"] == pytest.approx(summary["today_cost_usd"])
+        sent = stream.sent
+        await asyncio.sleep(0.1)
+        assert stream.sent == sent
+        # The next request is refused before it is sent.
+        second = await send(client, workspace["id"], "more")
+        refused = await inbox.wait_for("chat:done", lambda d: d["id"] == second["id"])
+        assert refused["error"]["code"] == "budget_exceeded"
+        assert len(fake.bodies("/v1/messages")) == 1
+        await client.disconnect()

@@ -4,7 +4,9 @@ Each attempt (a failed one before a failover included) is one `ai_usage` row bil
 the provider's own usage fields; where a stream ended before the provider reported them
 (cancelled, broken), the tokens actually streamed are estimated. Spend per UTC day is
 kept in memory per user and per workspace (loaded from the table on first use), so the
-budget check costs no query on the way to the first token.
+budget check costs no query on the way to the first token. The gateway also stops a
+stream whose own cost crosses what `headroom` left (a long answer on a nearly spent
+budget).
 """
 
 from __future__ import annotations
@@ -47,6 +49,21 @@ DEFAULT_PRICES: dict[str, tuple[float, float]] = {
 class BudgetExceeded(NexusError):
     status = 402
     code = "budget_exceeded"
+
+
+@dataclass(frozen=True, slots=True)
+class Headroom:
+    """What may still be spent today under the tightest of the budgets that apply."""
+
+    usd: float
+    scope: str  # user or workspace
+    limit: float
+
+    def stopped_message(self) -> str:
+        return (
+            f"the answer was stopped: the {self.scope}'s AI budget for today "
+            f"(${self.limit:.4f}) is spent; it resets at 00:00 UTC"
+        )
 
 
 class PriceTable:
@@ -143,6 +160,22 @@ class Ledger:
                     f"the {scope}'s AI budget for today is spent "
                     f"(${spent:.4f} of ${limit:.4f}); it resets at 00:00 UTC"
                 )
+
+    async def headroom(self, user_id: int, workspace_id: str) -> Headroom | None:
+        """The spend left today before a budget is crossed (None: no budget set), for
+        stopping a stream that crosses it mid-way."""
+        tightest: Headroom | None = None
+        limits = (
+            ("user", str(user_id), self.settings.ai_user_daily_budget_usd),
+            ("workspace", workspace_id, self.settings.ai_workspace_daily_budget_usd),
+        )
+        for scope, key, limit in limits:
+            if limit is None:
+                continue
+            left = limit - await self._spent_today(scope, key)
+            if tightest is None or left < tightest.usd:
+                tightest = Headroom(left, scope, limit)
+        return tightest
 
     def bill(
         self,

@@ -4,7 +4,8 @@ tool calls in between, and the thread persisted.
 Events (to the workspace's room; a REST caller gets the same as server-sent events):
 `chat:message` (the question), `chat:delta` {id, text}, `chat:reset` (a failover: drop
 what was streamed for this answer), `chat:tool` (a tool call and its outcome),
-`chat:done` {id, text, model, usage, proposals, cancelled, error}.
+`chat:done` {id, text, model, usage, proposals, cancelled, error}; an answer stopped
+because the day's budget ran out mid-way keeps its text and has error `budget_exceeded`.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.ai import metrics
-from server.ai.accounting import Billed
+from server.ai.accounting import Billed, BudgetExceeded
 from server.ai.context import EditorContext, build_context
 from server.ai.gateway import Caller, Failover, Finished, Gateway
 from server.ai.learning import Learning, Suggestion
@@ -264,6 +265,7 @@ class ChatService:
             )
             answer: list[str] = []
             calls: list[ToolCall] = []
+            stopped: str | None = None
             async for event in self.gateway.stream(caller, request, prompt_tokens=prompt_tokens):
                 if isinstance(event, TextDelta):
                     answer.append(event.text)
@@ -289,7 +291,14 @@ class ChatService:
                     result.model = event.ref.label
                     runner.model = event.ref.label
                     tier, latency = event.ref.tier.value, event.first_token_ms or 0.0
+                    stopped = event.stopped
             result.text += "".join(answer)
+            if stopped is not None:  # a budget crossed mid-way: keep what came, say why
+                result.error = {"code": BudgetExceeded.code, "message": stopped}
+                prefix = "\n\n" if result.text else ""
+                result.text += f"{prefix}⚠ {stopped}"
+                await emit("chat:delta", {"id": result.id, "text": f"{prefix}⚠ {stopped}"})
+                break
             if not calls:
                 break
             turns.append(Turn("assistant", "".join(answer), tool_calls=calls))

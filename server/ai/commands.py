@@ -145,7 +145,7 @@ async def undo(ctx: CommandContext, args: ProposalArgs) -> Proposal:
 
 async def proposals(ctx: CommandContext) -> list[Proposal]:
     """The workspace's AI proposals, pending and resolved, oldest first."""
-    return ctx.services.ai.proposals.list(ctx.workspace_id)
+    return await ctx.services.ai.proposals.list(ctx.workspace_id)
 
 
 async def settings(ctx: CommandContext, args: SettingsArgs) -> dict[str, bool]:

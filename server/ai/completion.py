@@ -16,6 +16,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
+from server.ai.accounting import BudgetExceeded
 from server.ai.gateway import Caller, Finished, Gateway
 from server.ai.learning import Learning, Suggestion
 from server.ai.messages import ChatRequest, FimRequest, TextDelta, Turn, estimate_tokens
@@ -190,6 +191,8 @@ class Completions:
                 finished = event
             else:
                 parts.clear()  # a failover: start over with the next model
+        if finished is not None and finished.stopped is not None:
+            raise BudgetExceeded(finished.stopped)  # a cut-off completion is no suggestion
         text = "".join(parts)
         if not fim:
             text = _strip_fences(text)

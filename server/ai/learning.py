@@ -53,6 +53,7 @@ class Learning:
         # (intent, tier) → [accepted, decided]
         self.tally: defaultdict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
         self._pending: dict[str, tuple[str, str]] = {}  # suggestion id → (intent, tier)
+        self._decided: dict[str, None] = {}  # ids decided here lately (insertion-ordered)
         self._writes: set[asyncio.Task[None]] = set()
         self._inserts: dict[str, asyncio.Task[None]] = {}
 
@@ -83,10 +84,26 @@ class Learning:
         task.add_done_callback(lambda _t: self._inserts.pop(suggestion.id, None))
 
     def resolve(self, suggestion_id: str, outcome: str) -> bool:
-        """Record what the user did with a shown suggestion; False if unknown or decided."""
-        key = self._pending.pop(suggestion_id, None)
-        if key is None or outcome not in OUTCOMES - {"shown"}:
+        """Record what the user did with a shown suggestion; False if not known here.
+
+        One shown on another node or before a restart (a stored proposal accepted now)
+        is still recorded from its stored row, in the background."""
+        if outcome not in OUTCOMES - {"shown"}:
             return False
+        key = self._pending.pop(suggestion_id, None)
+        if suggestion_id in self._decided:
+            return False
+        self._decided[suggestion_id] = None
+        while len(self._decided) > MAX_PENDING:
+            self._decided.pop(next(iter(self._decided)))
+        if key is None:
+            self._spawn(self._resolve_stored(suggestion_id, outcome))
+            return False
+        self._count(key, outcome)
+        self._spawn(self._update(suggestion_id, outcome))
+        return True
+
+    def _count(self, key: tuple[str, str], outcome: str) -> None:
         intent, tier = key
         metrics.AI_SUGGESTIONS.labels(intent, tier, outcome).inc()
         entry = self.tally[key]
@@ -94,8 +111,6 @@ class Learning:
         if outcome == "accepted":
             entry[0] += 1
         self._steer()
-        self._spawn(self._update(suggestion_id, outcome))
-        return True
 
     def acceptance(self, intent: str, tier: str) -> float | None:
         accepted, decided = self.tally.get((intent, tier), (0, 0))
@@ -144,6 +159,32 @@ class Learning:
                 )
         except Exception:
             log.exception("could not record a suggestion")
+
+    async def _resolve_stored(self, suggestion_id: str, outcome: str) -> None:
+        """Decide a suggestion this node did not show: only if its row is still undecided
+        (so it counts once, whichever node decides it)."""
+        try:
+            async with self.engine.begin() as conn:
+                row = (
+                    await conn.execute(
+                        select(ai_outcomes.c.intent, ai_outcomes.c.tier).where(
+                            ai_outcomes.c.id == suggestion_id, ai_outcomes.c.outcome == "shown"
+                        )
+                    )
+                ).first()
+                if row is None:
+                    return
+                changed = await conn.execute(
+                    ai_outcomes.update()
+                    .where(ai_outcomes.c.id == suggestion_id, ai_outcomes.c.outcome == "shown")
+                    .values(outcome=outcome)
+                )
+                if changed.rowcount != 1:
+                    return
+        except Exception:
+            log.exception("could not record a stored suggestion's outcome")
+            return
+        self._count((row.intent, row.tier), outcome)
 
     async def _update(self, suggestion_id: str, outcome: str) -> None:
         inserting = self._inserts.pop(suggestion_id, None)

@@ -76,4 +76,8 @@ StreamEvent = TextDelta | ToolCall | UsageReport
 def estimate_tokens(text: str) -> int:
     """A tokenizer-free estimate (about four characters a token) for budgets and for
     answers cut short before the provider reported its usage."""
-    return (len(text) + 3) // 4
+    return tokens_for_chars(len(text))
+
+
+def tokens_for_chars(chars: int) -> int:
+    return (chars + 3) // 4

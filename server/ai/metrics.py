@@ -8,7 +8,7 @@ from server.metrics import REGISTRY
 
 AI_REQUESTS = Counter(
     "nexus_ai_requests_total",
-    "Model requests by provider, model, intent and outcome (ok, cancelled, failed, refused).",
+    "Model requests by provider, model, intent and outcome (ok, cancelled, failed, budget).",
     ["provider", "model", "intent", "outcome"],
     registry=REGISTRY,
 )
@@ -51,7 +51,7 @@ AI_REDACTIONS = Counter(
 )
 AI_BUDGET_REFUSALS = Counter(
     "nexus_ai_budget_refusals_total",
-    "Requests refused because a budget was spent, by scope (user, workspace).",
+    "Requests refused, or streams stopped mid-way, because a budget was spent, by scope.",
     ["scope"],
     registry=REGISTRY,
 )

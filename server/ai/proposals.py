@@ -1,7 +1,13 @@
 """AI edits as proposals: every collaborator sees one (`ai:proposal`), an editor accepts
 or rejects it (`ai:proposalResolved`), and an accepted one can be undone. Accepting
 merges the proposal into the live collaborative document as a minimal diff, three-way
-against the text it was made from, so what people typed meanwhile is kept."""
+against the text it was made from, so what people typed meanwhile is kept.
+
+Proposals live in the database (`ai_proposals`), so a pending one survives a restart and
+any node can resolve it: each resolution first moves the stored status with a
+conditional update (pending → accepted, …), so of two nodes accepting at once exactly
+one applies the edit; the edit itself goes through the collaborative room, which
+converges across nodes."""
 
 from __future__ import annotations
 
@@ -10,7 +16,6 @@ import asyncio
 import contextlib
 import difflib
 import json
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -18,10 +23,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+from sqlalchemy import delete, select, update
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from server.collab.room import Room, RoomKey
 from server.collab.text import merge3
 from server.errors import Conflict, InvalidInput, NotFound
+from server.storage.database import as_utc, utcnow
+from server.storage.tables import ai_proposals
 from server.workspaces.paths import resolve_in_workspace
 
 if TYPE_CHECKING:
@@ -29,7 +39,7 @@ if TYPE_CHECKING:
     from server.services import Services
 
 Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
-MAX_OPEN = 200  # pending proposals kept per workspace; the oldest are dropped
+MAX_KEPT = 200  # proposals kept per workspace; the oldest are dropped
 
 
 class Proposal(BaseModel):
@@ -52,6 +62,22 @@ class _Entry:
     content: str
     applied: str | None = None  # the text right after accepting
     before: str | None = None  # the text right before accepting
+
+    @classmethod
+    def from_row(cls, row: Row[Any]) -> _Entry:
+        public = Proposal(
+            id=row.id,
+            workspace=row.workspace_id,
+            path=row.path,
+            summary=row.summary,
+            diff=row.diff,
+            status=row.status,
+            author=row.author,
+            model=row.model,
+            created_at=as_utc(row.created_at).timestamp(),
+            resolved_by=row.resolved_by,
+        )
+        return cls(public, row.base, row.content, row.applied_text, row.before_text)
 
 
 def validate(path: str, content: str) -> None:
@@ -93,10 +119,9 @@ async def live_document(
 
 
 class Proposals:
-    def __init__(self, broadcast: Broadcast) -> None:
+    def __init__(self, engine: AsyncEngine, broadcast: Broadcast) -> None:
+        self.engine = engine
         self.broadcast = broadcast
-        self._by_workspace: dict[str, dict[str, _Entry]] = {}
-        self._lock = asyncio.Lock()
 
     async def propose(
         self,
@@ -125,6 +150,7 @@ class Proposals:
         if content == base:
             raise InvalidInput("the edit changes nothing")
         validate(relative, content)
+        created = utcnow()
         proposal = Proposal(
             id=uuid.uuid4().hex[:16],
             workspace=workspace.id,
@@ -132,32 +158,59 @@ class Proposals:
             summary=summary[:500],
             diff=unified_diff(relative, base, content),
             status="pending",
-            author=author,
-            model=model,
-            created_at=time.time(),
+            author=author[:64],
+            model=model[:160],
+            created_at=created.timestamp(),
         )
-        entries = self._by_workspace.setdefault(workspace.id, {})
-        entries[proposal.id] = _Entry(proposal, base, content)
-        while len(entries) > MAX_OPEN:
-            entries.pop(next(iter(entries)))
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                ai_proposals.insert().values(
+                    id=proposal.id,
+                    workspace_id=proposal.workspace,
+                    path=proposal.path,
+                    summary=proposal.summary,
+                    diff=proposal.diff,
+                    status=proposal.status,
+                    author=proposal.author,
+                    model=proposal.model,
+                    base=base,
+                    content=content,
+                    created_at=created,
+                )
+            )
+            await _prune(conn, workspace.id)
         await self.broadcast(workspace.id, "ai:proposal", proposal.model_dump(mode="json"))
         return proposal
 
-    def list(self, workspace_id: str) -> list[Proposal]:
-        return [e.public for e in self._by_workspace.get(workspace_id, {}).values()]
+    async def list(self, workspace_id: str) -> list[Proposal]:
+        query = (
+            select(ai_proposals)
+            .where(ai_proposals.c.workspace_id == workspace_id)
+            .order_by(ai_proposals.c.created_at)
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(query)).all()
+        return [_Entry.from_row(row).public for row in rows]
 
-    def get(self, workspace_id: str, proposal_id: str) -> _Entry:
-        entry = self._by_workspace.get(workspace_id, {}).get(proposal_id)
-        if entry is None:
+    async def get(self, workspace_id: str, proposal_id: str) -> _Entry:
+        query = select(ai_proposals).where(
+            ai_proposals.c.id == proposal_id, ai_proposals.c.workspace_id == workspace_id
+        )
+        async with self.engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        if row is None:
             raise NotFound(f"no proposal {proposal_id!r} in this workspace")
-        return entry
+        return _Entry.from_row(row)
 
     async def accept(
         self, services: Services, workspace: Workspace, proposal_id: str, username: str
     ) -> Proposal:
-        async with self._lock:
-            entry = self._pending(workspace.id, proposal_id)
+        entry = await self._claim(workspace.id, proposal_id, "pending", "accepted", username)
+        applying = False
+        try:
             async with live_document(services, workspace, entry.public.path) as (_, room):
+                # No await between reading the text and replacing it: nothing typed
+                # meanwhile can be lost.
                 current = room.source
                 merged = (
                     entry.content
@@ -165,44 +218,125 @@ class Proposals:
                     else merge3(entry.base, current, entry.content)
                 )
                 validate(entry.public.path, merged)
+                applying = True
                 await room.replace_text(merged)
-            entry.before, entry.applied = current, merged
-            return await self._resolve(entry, "accepted", username)
+        except BaseException:
+            if not applying:  # nothing changed: leave it pending for another try
+                await asyncio.shield(
+                    self._move(workspace.id, proposal_id, "accepted", "pending", None)
+                )
+            raise
+        await self._record_applied(proposal_id, before=current, applied=merged)
+        return await self._announce(entry, "accepted", username)
 
     async def reject(self, workspace_id: str, proposal_id: str, username: str) -> Proposal:
-        async with self._lock:
-            entry = self._pending(workspace_id, proposal_id)
-            return await self._resolve(entry, "rejected", username)
+        entry = await self._claim(workspace_id, proposal_id, "pending", "rejected", username)
+        return await self._announce(entry, "rejected", username)
 
     async def undo(
         self, services: Services, workspace: Workspace, proposal_id: str, username: str
     ) -> Proposal:
         """Take an accepted proposal back out, keeping edits made since."""
-        async with self._lock:
-            entry = self.get(workspace.id, proposal_id)
-            if entry.public.status != "accepted" or entry.applied is None or entry.before is None:
-                raise Conflict("only an accepted proposal can be undone")
+        entry = await self._claim(workspace.id, proposal_id, "accepted", "undone", username)
+        if entry.applied is None or entry.before is None:  # accepted elsewhere a moment ago
+            accepter = entry.public.resolved_by
+            await self._move(workspace.id, proposal_id, "undone", "accepted", accepter)
+            raise Conflict("this proposal is still being applied; try again")
+        applied, before = entry.applied, entry.before
+        applying = False
+        try:
             async with live_document(services, workspace, entry.public.path) as (_, room):
-                await room.replace_text(merge3(entry.applied, room.source, entry.before))
-            return await self._resolve(entry, "undone", username)
+                reverted = merge3(applied, room.source, before)
+                applying = True
+                await room.replace_text(reverted)
+        except BaseException:
+            if not applying:  # nothing changed: it stays accepted
+                accepter = entry.public.resolved_by
+                await asyncio.shield(
+                    self._move(workspace.id, proposal_id, "undone", "accepted", accepter)
+                )
+            raise
+        return await self._announce(entry, "undone", username)
 
-    def _pending(self, workspace_id: str, proposal_id: str) -> _Entry:
-        entry = self.get(workspace_id, proposal_id)
-        if entry.public.status != "pending":
-            raise Conflict(f"this proposal is already {entry.public.status}")
-        return entry
+    async def _claim(
+        self, workspace_id: str, proposal_id: str, expected: str, status: str, username: str
+    ) -> _Entry:
+        """Move the stored status from `expected` to `status`, or say why not; whoever
+        moves it (on any node) is the one who acts on it."""
+        entry = await self.get(workspace_id, proposal_id)
+        if entry.public.status == expected and await self._move(
+            workspace_id, proposal_id, expected, status, username
+        ):
+            return entry
+        current = (await self.get(workspace_id, proposal_id)).public.status
+        if expected == "accepted":
+            raise Conflict(f"only an accepted proposal can be undone (this one is {current})")
+        raise Conflict(f"this proposal is already {current}")
 
-    async def _resolve(self, entry: _Entry, status: str, username: str) -> Proposal:
-        entry.public = entry.public.model_copy(update={"status": status, "resolved_by": username})
+    async def _move(
+        self,
+        workspace_id: str,
+        proposal_id: str,
+        expected: str,
+        status: str,
+        username: str | None,
+    ) -> bool:
+        statement = (
+            update(ai_proposals)
+            .where(
+                ai_proposals.c.id == proposal_id,
+                ai_proposals.c.workspace_id == workspace_id,
+                ai_proposals.c.status == expected,
+            )
+            .values(
+                status=status,
+                resolved_by=username,
+                resolved_at=utcnow() if username is not None else None,
+            )
+        )
+        async with self.engine.begin() as conn:
+            return (await conn.execute(statement)).rowcount == 1
+
+    async def _record_applied(self, proposal_id: str, *, before: str, applied: str) -> None:
+        statement = (
+            update(ai_proposals)
+            .where(ai_proposals.c.id == proposal_id)
+            .values(before_text=before, applied_text=applied)
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+
+    async def _announce(self, entry: _Entry, status: str, username: str) -> Proposal:
+        public = entry.public.model_copy(update={"status": status, "resolved_by": username})
         await self.broadcast(
-            entry.public.workspace,
+            public.workspace,
             "ai:proposalResolved",
             {
-                "id": entry.public.id,
-                "workspace": entry.public.workspace,
-                "path": entry.public.path,
+                "id": public.id,
+                "workspace": public.workspace,
+                "path": public.path,
                 "status": status,
                 "by": username,
             },
         )
-        return entry.public
+        return public
+
+
+async def _prune(conn: AsyncConnection, workspace_id: str) -> None:
+    """Keep the newest MAX_KEPT proposals of a workspace."""
+    cutoff = (
+        await conn.execute(
+            select(ai_proposals.c.created_at)
+            .where(ai_proposals.c.workspace_id == workspace_id)
+            .order_by(ai_proposals.c.created_at.desc())
+            .offset(MAX_KEPT)
+            .limit(1)
+        )
+    ).scalar()
+    if cutoff is not None:
+        await conn.execute(
+            delete(ai_proposals).where(
+                ai_proposals.c.workspace_id == workspace_id,
+                ai_proposals.c.created_at <= cutoff,
+            )
+        )

@@ -5,6 +5,7 @@ breaker per provider so a failing one is not hammered."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -67,8 +68,14 @@ class _Breaker:
 
 
 class Router:
-    def __init__(self, settings: Settings, providers: dict[str, Provider]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        providers: dict[str, Provider],
+        clock: Callable[[], float] = time.monotonic,  # a test moves time on by hand
+    ) -> None:
         self.settings = settings
+        self.clock = clock
         self.providers = providers
         self.tiers: dict[Tier, ModelRef] = {}
         self.problems: list[str] = []  # configured models we cannot use, and why
@@ -123,7 +130,7 @@ class Router:
         chain = self.chain(tier)
         if not chain:
             raise NoModel(self.not_configured_message())
-        now = time.monotonic()
+        now = self.clock()
         usable = [
             ref
             for ref in chain
@@ -153,7 +160,7 @@ class Router:
         failure against its provider's breaker."""
         if not error.retryable:
             return
-        now = time.monotonic()
+        now = self.clock()
         cooldown = error.retry_after if error.retry_after is not None else None
         self._cooling[ref.label] = now + (
             min(cooldown, 600.0) if cooldown is not None else self.settings.ai_cooldown_seconds
@@ -166,7 +173,7 @@ class Router:
             metrics.AI_BREAKER_OPEN.labels(ref.provider).set(1)
 
     def breaker_state(self) -> dict[str, str]:
-        now = time.monotonic()
+        now = self.clock()
         return {
             name: "open" if self._breaker(name).open_until > now else "closed"
             for name in self.providers

@@ -34,7 +34,7 @@ class AiService:
         self.learning = Learning(engine, self.router)
         self.preferences = Preferences(engine, settings.ai_redact_secrets)
         self.threads = ThreadStore(engine)
-        self.proposals = Proposals(self._broadcast)
+        self.proposals = Proposals(engine, self._broadcast)
         self.chat = ChatService(
             self.gateway,
             self.router,

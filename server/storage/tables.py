@@ -218,3 +218,28 @@ ai_workspace_settings = Table(
     Column("redact_secrets", Boolean, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
 )
+
+# AI edits awaiting review, and what became of them: kept in the database so that a
+# restart loses none and any node can accept one (the status moves by conditional update).
+ai_proposals = Table(
+    "ai_proposals",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column(
+        "workspace_id", String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("path", Text, nullable=False),
+    Column("summary", String(500), nullable=False),
+    Column("diff", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("model", String(160), nullable=False),
+    Column("base", Text, nullable=False),  # the text the edit was made from
+    Column("content", Text, nullable=False),  # the text the edit makes
+    Column("before_text", Text, nullable=True),  # the text right before accepting
+    Column("applied_text", Text, nullable=True),  # the text right after accepting
+    Column("resolved_by", String(64), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Index("ix_ai_proposals_workspace_id_created_at", "workspace_id", "created_at"),
+)
