@@ -200,6 +200,11 @@ class Settings(BaseSettings):
     voice_load_timeout_seconds: float = Field(
         60.0, gt=0, description="How long a voice request waits for the model to load."
     )
+    voice_preload: bool = Field(
+        True,
+        description="Load and warm the speech model at start; when off, it loads on the "
+        "first voice request.",
+    )
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

@@ -75,6 +75,73 @@ HARDER: list[tuple[str, str, int, float, str, dict[str, Any]]] = [
         "ai.generate",
         {"prompt": "a class that parses dates"},
     ),
+    # more voices (Scottish, Lancaster, West Midlands, Caribbean, other variants), speeds
+    # and noise levels; chosen before they were run, kept whatever the result
+    ("go to line seventy five", "en-gb-scotland", 150, 0.0, "editor.gotoLine", {"line": 75}),
+    ("line three hundred", "en-029", 160, 0.005, "editor.gotoLine", {"line": 300}),
+    ("open parser dot py", "en-gb-x-gbclan", 170, 0.0, "editor.openFile", {"path": "parser.py"}),
+    ("open readme dot md", "en-us+f2", 150, 0.01, "editor.openFile", {"path": "README.md"}),
+    ("close the tab", "en-gb-x-gbcwmd", 160, 0.0, "editor.closeFile", {}),
+    ("save the file", "en-029", 185, 0.0, "editor.save", {}),
+    ("undo the last change", "en-gb-scotland", 160, 0.005, "editor.undo", {}),
+    ("redo that", "en-gb-x-gbclan", 140, 0.0, "editor.redo", {}),
+    ("format the document", "en-us+m7", 170, 0.01, "editor.format", {}),
+    ("comment out this line", "en-gb-x-rp", 170, 0.0, "editor.toggleComment", {}),
+    ("go to definition", "en-gb-x-gbcwmd", 150, 0.01, "lsp.definition", {}),
+    ("find all references", "en-029", 150, 0.0, "lsp.references", {}),
+    (
+        "rename this to snake case max retries",
+        "en-gb-scotland",
+        150,
+        0.0,
+        "lsp.rename",
+        {"to": "max_retries"},
+    ),
+    ("rename it to camel case user id", "en-us+f2", 160, 0.0, "lsp.rename", {"to": "userId"}),
+    (
+        "search for open connections",
+        "en-gb-x-gbclan",
+        160,
+        0.005,
+        "search.workspace",
+        {"query": "open connections"},
+    ),
+    ("run the tests", "en-us+m7", 180, 0.0, "test.run", {}),
+    ("run this file", "en-gb-x-rp", 140, 0.01, "file.run", {}),
+    ("open a new terminal", "en-gb-scotland", 170, 0.0, "terminal.new", {}),
+    (
+        "commit with message fix the login bug",
+        "en-gb-x-gbcwmd",
+        160,
+        0.0,
+        "git.commit",
+        {"message": "fix the login bug"},
+    ),
+    ("show git status", "en-029", 170, 0.01, "git.status", {}),
+    ("start debugging", "en-us+f2", 150, 0.005, "debug.start", {}),
+    ("continue", "en-gb-x-gbclan", 150, 0.0, "debug.continue", {}),
+    ("step over", "en-us+m7", 140, 0.0, "debug.stepOver", {}),
+    ("stop debugging", "en-gb-scotland", 180, 0.01, "debug.stop", {}),
+    (
+        "set a breakpoint on line twenty",
+        "en-gb-x-rp",
+        150,
+        0.005,
+        "debug.toggleBreakpoint",
+        {"line": 20},
+    ),
+    ("explain this function", "en-029", 160, 0.0, "ai.explain", {}),
+    ("fix this error", "en-gb-x-gbcwmd", 170, 0.0, "ai.fix", {}),
+    (
+        "write a function that adds two numbers",
+        "en-gb-x-gbclan",
+        150,
+        0.0,
+        "ai.generate",
+        {"prompt": "a function that adds two numbers"},
+    ),
+    ("step out", "en-us+f2", 160, 0.01, "debug.stepOut", {}),
+    ("what does this code do", "en-gb", 160, 0.0, "ai.explain", {}),
 ]
 
 WORKSPACE_FILES = {
@@ -107,7 +174,7 @@ def synthesize(text: str, voice: str, speed: int, noise: float, out: Path) -> Pa
     if noise <= 0:
         return out
     # white noise as long as the speech, mixed in (sox reads "|cmd" as a pipe)
-    generator = f"|sox {base} -p synth whitenoise vol {noise}"
+    generator = f"|sox -R {base} -p synth whitenoise vol {noise}"  # -R: the same noise each run
     args = ["sox", "-m", str(base), generator, str(out)]
     subprocess.run(args, check=True, timeout=30, capture_output=True)
     return out

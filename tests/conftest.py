@@ -70,6 +70,7 @@ def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
         "data_dir": tmp_path / "data",
         "admin_token": ADMIN_TOKEN,
         "log_level": "warning",
+        "voice_preload": False,  # the speech model costs CPU seconds; voice tests ask for it
     }
     values.update(overrides)
     return Settings(**values)

@@ -247,8 +247,6 @@ SOUNDS_LIKE: dict[str, str] = {
     "pascalcase": "pascal case",
     "kebabcase": "kebab case",
     "kebab k": "kebab case",
-    "come up case": "kebab case",
-    "cabab case": "kebab case",
     "re do": "redo",
     "un do": "undo",
     "de bugging": "debugging",

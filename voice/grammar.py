@@ -51,6 +51,7 @@ class Candidate:
     score: float  # 0..1 plus a little for specificity
     transcript: str = ""
     phrase: str = ""  # the grammar's wording of this candidate, for rescoring
+    literal: str = ""  # the matched phrase's words before the slot ("rename this to")
 
     @property
     def key(self) -> tuple[str, str]:
@@ -153,7 +154,7 @@ def variants() -> tuple[Variant, ...]:
 # -- normalisation -----------------------------------------------------------------
 
 
-def normalize(transcript: str) -> list[str]:
+def normalize(transcript: str, *, keep_repeats: bool = False) -> list[str]:
     """Lowercase words, with written punctuation turned back into what was said."""
     text = transcript.lower().replace("\u2019", "'")
     text = re.sub(r"(?<=\d),(?=\d{3})", "", text)
@@ -166,8 +167,8 @@ def normalize(transcript: str) -> list[str]:
     text = re.sub(r"\b(snake|camel|pascal|kebab)(k|ks|case|cased)\b", r"\1 case", text)
     for heard, meant in SOUNDS_LIKE.items():
         text = re.sub(rf"\b{re.escape(heard)}\b", meant, text)
-    words = text.split()
-    return _dedupe_repeat(_strip_fillers(words))
+    words = _strip_fillers(text.split())
+    return words if keep_repeats else _dedupe_repeat(words)
 
 
 def _strip_fillers(words: list[str]) -> list[str]:
@@ -188,10 +189,23 @@ def _strip_fillers(words: list[str]) -> list[str]:
 def _dedupe_repeat(words: list[str]) -> list[str]:
     """Whisper sometimes says a short command again and again: keep it once (cut where
     the opening two words come back)."""
+    return repeats(words)[0]
+
+
+def repeats(words: list[str]) -> list[list[str]]:
+    """The readings of a transcript in which whisper said the command several times
+    ("write a function at reverse in a string write a function that reverses …"): each
+    restart of the opening word begins another reading of the same audio."""
+    cuts = [0]
     for i in range(2, len(words)):
-        if words[i] == words[0] and (i >= 3 or words[i + 1 : i + 2] == words[1:2]):
-            return words[:i]
-    return words
+        if words[i] == words[0] and (i - cuts[-1] >= 3 or words[i + 1 : i + 2] == words[1:2]):
+            cuts.append(i)
+    return [words[a:b] for a, b in zip(cuts, [*cuts[1:], len(words)], strict=True)]
+
+
+def readings(transcript: str) -> list[str]:
+    """Every reading of one transcript, as normalised text (see `repeats`)."""
+    return [" ".join(r) for r in repeats(normalize(transcript, keep_repeats=True)) if r]
 
 
 # -- matching ------------------------------------------------------------------------
@@ -246,7 +260,9 @@ def match(words: list[str], vocab: Vocabulary, transcript: str = "") -> list[Can
                 if variant.rule.kind == "path" and not vocab.plausible_path(value):
                     score -= 0.2  # "open at the terminal" is not a file
             phrase = " ".join([*variant.words, *words[k:]]) if variant.has_slot else variant.text
-            candidate = Candidate(variant.rule.command, args, score, transcript, phrase)
+            candidate = Candidate(
+                variant.rule.command, args, score, transcript, phrase, variant.text
+            )
             if candidate.key not in best or best[candidate.key].score < score:
                 best[candidate.key] = candidate
     return sorted(best.values(), key=lambda c: -c.score)

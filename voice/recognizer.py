@@ -2,8 +2,16 @@
 against the audio when the words alone do not settle it.
 
 Rescoring asks the decoder how likely each candidate's wording is for this audio
-(forced alignment gives per-token probabilities). It runs only when no hypothesis
-matched the grammar exactly, because it costs as much as a second decode.
+(forced alignment gives per-token probabilities): every argument-free command's canonical
+wording and its phrasing nearest to what was heard. It runs only when no hypothesis
+matched the grammar exactly.
+
+Arguments get a second look when whisper was unsure of them (low log-probability,
+hypotheses that disagree, a transcript that repeats itself, a case style that is not
+clearly one of snake/camel/pascal/kebab): the case style is picked by scoring each
+style's wording against the audio, then whisper decodes again with the command's words
+(and style) forced as the start, which makes it hear the argument better. Both reuse the
+utterance's encoder output, so each costs only decoder time.
 """
 
 from __future__ import annotations
@@ -11,15 +19,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from rapidfuzz import fuzz
 
-from voice.commands_table import RULES
-from voice.grammar import CHAT, Candidate, Vocabulary, merge, parse
+from voice.commands_table import RULES, Rule
+from voice.grammar import CHAT, Candidate, Vocabulary, merge, parse, readings, variants
 from voice.transcriber import Hypothesis, Transcriber
 
 RESCORE_ACCEPT = -5.0  # mean token log-probability a command wording needs to win
-RESCORE_MARGIN = 1.0  # over the runner-up wording
+RESCORE_MARGIN = 0.75  # over the best wording of another command (measured: right ≥ 0.96)
 AUDIO_WEIGHT = 0.1  # how much one nat of audio likelihood moves a grammar score
 MAX_ALTERNATIVES = 5
+RULE_BY_COMMAND = {rule.command: rule for rule in RULES}
+NEAR_PHRASING = 55  # rapidfuzz ratio: a phrasing this close to what was heard is scored
 
 
 @dataclass
@@ -49,7 +60,9 @@ async def recognize(
     )
     exact = any(c.score >= 1.0 and c.command != CHAT for c in candidates)
     if rescore and not exact:
-        candidates = await _rescore(transcriber, audio, candidates)
+        candidates = await _rescore(transcriber, audio, candidates, hypotheses, vocab)
+    if rescore and candidates and _slot_uncertain(candidates[0], hypotheses, vocab):
+        candidates = await _refine_slot(transcriber, audio, candidates, vocab, bias)
     commands = [c for c in candidates if c.command != CHAT]
     chat = [c for c in candidates if c.command == CHAT][:1]
     ranked = sorted(commands + chat, key=lambda c: -c.score)
@@ -62,29 +75,146 @@ def _with_hypothesis_penalty(c: Candidate, h: Hypothesis, best: Hypothesis) -> C
     return c
 
 
-async def _rescore(
-    transcriber: Transcriber, audio: np.ndarray, candidates: list[Candidate]
-) -> list[Candidate]:
-    """Score the top candidates' wordings and every argument-free command's canonical
-    wording against the audio; a clear winner becomes the top candidate."""
-    pool = {c.key: c for c in candidates[:4] if c.command != CHAT}
+def _wordings(hypotheses: list[Hypothesis]) -> list[tuple[Rule, str]]:
+    """Each argument-free command's canonical wording plus its phrasing nearest to what
+    was heard ("show all usages" is a way to say "find all references")."""
+    heard = [r for h in hypotheses for r in readings(h.text)]
+    out = []
     for rule in RULES:
-        if rule.slot is None:
-            c = Candidate(rule.command, {}, 0.0, candidates[0].transcript if candidates else "")
-            c.phrase = rule.canonical
-            pool.setdefault(c.key, c)
-    pooled = list(pool.values())
-    scores = await transcriber.score(audio, [c.phrase for c in pooled])
-    ranked = sorted(zip(scores, pooled, strict=True), key=lambda pair: -pair[0])
-    if not ranked:
+        if rule.slot is not None:
+            continue
+        out.append((rule, rule.canonical))
+        phrasings = [v.text for v in variants() if v.rule is rule and v.text != rule.canonical]
+        if heard and phrasings:
+            near = max(phrasings, key=lambda t: max(fuzz.ratio(t, r) for r in heard))
+            if max(fuzz.ratio(near, r) for r in heard) >= NEAR_PHRASING:
+                out.append((rule, near))
+    return out
+
+
+async def _rescore(
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    candidates: list[Candidate],
+    hypotheses: list[Hypothesis],
+    vocab: Vocabulary,
+) -> list[Candidate]:
+    """Score the top candidates' wordings and the argument-free commands' wordings
+    against the audio; a clear winner becomes the top candidate."""
+    transcript = candidates[0].transcript if candidates else ""
+    scored: list[tuple[Candidate, str]] = [
+        (c, c.phrase) for c in candidates[:4] if c.command != CHAT and _credible(c, vocab)
+    ]
+    for rule, wording in _wordings(hypotheses):
+        scored.append((Candidate(rule.command, {}, 0.0, transcript, wording), wording))
+    scores = await transcriber.score(audio, [text for _, text in scored])
+    if not scores:
         return candidates
+    best_by_key: dict[tuple[str, str], tuple[float, Candidate]] = {}
+    for score, (c, _) in zip(scores, scored, strict=True):
+        if c.key not in best_by_key or best_by_key[c.key][0] < score:
+            best_by_key[c.key] = (score, c)
+    ranked = sorted(best_by_key.values(), key=lambda pair: -pair[0])
     best_score, best = ranked[0]
     runner_up = ranked[1][0] if len(ranked) > 1 else -1e9
     by_key = {c.key: c for c in candidates}
     for score, c in ranked:
         target = by_key.setdefault(c.key, c)
         target.score = max(target.score, 0.6) + AUDIO_WEIGHT * (score - best_score)
-    # only a canonical wording may win outright: a transcript always fits its own audio
+    # only a grammar wording may win outright: a transcript always fits its own audio
     if not best.args and best_score >= RESCORE_ACCEPT and best_score - runner_up >= RESCORE_MARGIN:
         by_key[best.key].score = 1.0
     return sorted(by_key.values(), key=lambda c: -c.score)
+
+
+def _credible(c: Candidate, vocab: Vocabulary) -> bool:
+    """A spoken path that is neither a workspace file nor shaped like one ("open at her
+    middle") is the transcript's words, not evidence for a command."""
+    rule = RULE_BY_COMMAND[c.command]
+    if rule.kind != "path" or rule.slot is None:
+        return True
+    return vocab.plausible_path(str(c.args.get(rule.slot, "")))
+
+
+# -- arguments -----------------------------------------------------------------------
+
+CASE_STYLES = ("snake", "camel", "pascal", "kebab")
+CASE_MARKERS = {"case", "k", "ks", "kase", "cased", "cake", "kay"}
+REFINED_KINDS = {"identifier", "text", "path"}
+SLOT_CONFIDENT = -0.5  # whisper's mean token log-probability above which words stand
+
+
+def _slot_uncertain(top: Candidate, hypotheses: list[Hypothesis], vocab: Vocabulary) -> bool:
+    """An argument is worth a second look when whisper was unsure of the words, when the
+    hypotheses disagree on it, or when whisper said the command more than once (its
+    readings of the audio differ)."""
+    rule = RULE_BY_COMMAND.get(top.command)
+    if rule is None or rule.slot is None or rule.kind not in REFINED_KINDS:
+        return False
+    if hypotheses[0].logprob < SLOT_CONFIDENT:
+        return True
+    if rule.kind == "identifier" and _style_unclear(top):
+        return True
+    if any(len(readings(h.text)) > 1 for h in hypotheses):
+        return True
+    values = {repr(_best_args(h.text, top.command, vocab)) for h in hypotheses}
+    return len(values) > 1
+
+
+def _best_args(text: str, command: str, vocab: Vocabulary) -> dict[str, object] | None:
+    for c in parse(text, vocab):
+        if c.command == command:
+            return c.args
+    return None
+
+
+async def _refine_slot(
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    candidates: list[Candidate],
+    vocab: Vocabulary,
+    bias: bool,
+) -> list[Candidate]:
+    """Decode again with the command's words forced as the start: whisper hears the
+    argument better once it knows the command (a spoken case style is settled against
+    the audio first). Its best reading, by its own score, gives the argument."""
+    top = candidates[0]
+    rule = RULE_BY_COMMAND[top.command]
+    prefix = top.literal
+    if rule.kind == "identifier":
+        prefix = await _case_prefix(transcriber, audio, top)
+    again = await transcriber.transcribe(audio, vocab.prompt() if bias else "", 3, prefix)
+    for h in again:
+        for c in parse(h.text, vocab):
+            if c.command == top.command and c.literal == top.literal:
+                if c.key == top.key:
+                    return candidates
+                refined = Candidate(
+                    top.command, c.args, top.score, top.transcript, c.phrase, top.literal
+                )
+                return [refined, *(c for c in candidates if c.key != refined.key)]
+    return candidates
+
+
+def _style_said(top: Candidate) -> bool:
+    """Whether the words after the command look like a case style ("come up case")."""
+    head = top.phrase.split()[len(top.literal.split()) :][:3]
+    return bool(head) and (
+        any(w in CASE_MARKERS for w in head[1:])
+        or any(fuzz.ratio(head[0], style) >= 60 for style in CASE_STYLES)
+    )
+
+
+def _style_unclear(top: Candidate) -> bool:
+    head = top.phrase.split()[len(top.literal.split()) :][:2]
+    return _style_said(top) and not (head[0] in CASE_STYLES and head[1:] == ["case"])
+
+
+async def _case_prefix(transcriber: Transcriber, audio: np.ndarray, top: Candidate) -> str:
+    """The command's words plus the case style said after them, when one seems to be
+    ("come up case", "pascal k's"): the style whose wording fits the audio best."""
+    if not _style_said(top):
+        return top.literal
+    texts = [f"{top.literal} {style} case" for style in CASE_STYLES]
+    scores = await transcriber.score(audio, texts)
+    return max(zip(scores, texts, strict=True))[1]

@@ -73,7 +73,8 @@ class VoiceService:
         self._subscription: Subscription | None = None
 
     def start(self, bus: Bus | None = None) -> None:
-        self.transcriber.start()
+        if self.settings.voice_preload:  # else the first request loads it (wait_ready)
+            self.transcriber.start()
         if bus is not None:
             self._subscription = bus.subscribe(
                 "workspace.*.command", self._command_executed, name="voice.undo"

@@ -4,7 +4,9 @@ at start, used by one decoder at a time off the event loop.
 Decoding works on the encoder output directly (one encode per utterance) so that the same
 audio can be decoded into several hypotheses and can score candidate phrasings, which is
 what the grammar's rescoring needs. The window is the utterance plus a little padding,
-not whisper's fixed 30 s, which makes short commands several times faster.
+not whisper's fixed 30 s, which makes short commands several times faster. The encoder
+output of the last utterance is kept, so a second decode (with the command's wording
+forced as a prefix) or a rescoring pass costs only the decoder.
 """
 
 from __future__ import annotations
@@ -61,6 +63,7 @@ class Transcriber:
         self._ready = threading.Event()
         self._slots = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
+        self._last_encoded: tuple[np.ndarray, Any, int] | None = None  # audio, output, frames
 
     # -- loading -----------------------------------------------------------------
 
@@ -131,9 +134,13 @@ class Transcriber:
 
     # -- decoding ----------------------------------------------------------------
 
-    async def transcribe(self, audio: np.ndarray, prompt: str, n: int = 3) -> list[Hypothesis]:
+    async def transcribe(
+        self, audio: np.ndarray, prompt: str, n: int = 3, prefix: str = ""
+    ) -> list[Hypothesis]:
+        """`n` hypotheses; with `prefix`, whisper is made to start with those words (and
+        the returned texts start with them), which conditions what it hears after."""
         async with self._slots:
-            return await asyncio.to_thread(self._decode, audio, prompt, n)
+            return await asyncio.to_thread(self._decode, audio, prompt, n, prefix)
 
     async def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
         """Mean log-probability of each text as the transcript of `audio`."""
@@ -143,6 +150,14 @@ class Transcriber:
             return await asyncio.to_thread(self._score, audio, texts)
 
     def _encode(self, audio: np.ndarray) -> tuple[Any, int]:
+        last = self._last_encoded
+        if last is not None and last[0] is audio:
+            return last[1], last[2]
+        encoded, frames = self._encode_now(audio)
+        self._last_encoded = (audio, encoded, frames)
+        return encoded, frames
+
+    def _encode_now(self, audio: np.ndarray) -> tuple[Any, int]:
         import ctranslate2
 
         speech_frames = max(1, len(audio) // HOP)
@@ -154,11 +169,13 @@ class Transcriber:
         view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
         return self._model.model.encode(view, to_cpu=True), frames
 
-    def _decode(self, audio: np.ndarray, prompt: str, n: int) -> list[Hypothesis]:
+    def _decode(self, audio: np.ndarray, prompt: str, n: int, prefix: str = "") -> list[Hypothesis]:
         encoded, _ = self._encode(audio)
         tokens = self._model.get_prompt(
             self._tokenizer, [], without_timestamps=True, hotwords=prompt or None
         )
+        if prefix:
+            tokens = tokens + self._tokenizer.encode(" " + prefix.strip())
         result = self._model.model.generate(
             encoded,
             [tokens],
