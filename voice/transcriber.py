@@ -22,8 +22,17 @@ from typing import Any
 
 import numpy as np
 
+from server.errors import NexusError, Timeout
 from voice import metrics
 from voice.audio import SAMPLE_RATE
+
+
+class VoiceUnavailable(NexusError):
+    """The speech model failed to load (a bad NEXUS_WHISPER_MODEL, say)."""
+
+    status = 503
+    code = "voice_unavailable"
+
 
 log = logging.getLogger("nexus.voice")
 
@@ -117,20 +126,13 @@ class Transcriber:
             self._ready.set()
 
     async def wait_ready(self, timeout: float) -> None:
-        from server.errors import NexusError, Timeout
-
         if not self._ready.is_set():
             self.start()
             ok = await asyncio.to_thread(self._ready.wait, timeout)
             if not ok:
                 raise Timeout("the speech model is still loading; try again in a moment")
         if self.status != "ready":
-
-            class Unavailable(NexusError):
-                status = 503
-                code = "voice_unavailable"
-
-            raise Unavailable(f"the speech model is not available: {self.error}")
+            raise VoiceUnavailable(f"the speech model is not available: {self.error}")
 
     # -- decoding ----------------------------------------------------------------
 
