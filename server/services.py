@@ -17,6 +17,7 @@ from server.ai.commands import register_ai_commands
 from server.auth import AccessControl, Authenticator, OriginPolicy, SlidingWindowLimiter
 from server.bus import Bus, create_bus
 from server.bus._bus import default_node_id
+from server.collab.owners import create_file_owners
 from server.collab.rooms import Rooms
 from server.collab.store import DocumentStore
 from server.config import Settings
@@ -95,6 +96,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             max_rooms=settings.collab_max_documents,
             grace_seconds=settings.collab_grace_seconds,
             max_file_bytes=settings.collab_max_file_bytes,
+            owners=create_file_owners(settings.redis_url, node_id),
         )
         await rooms.start()
         stack.push_async_callback(rooms.close)

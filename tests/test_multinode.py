@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -172,7 +173,13 @@ async def test_one_document_edited_through_two_nodes_converges_and_persists_once
                 await asyncio.sleep(0.02)
         final = str(on_a)
         await wait_text(on_b, final)
-    assert all(f"a{n} " in final and f"b{n} " in final for n in range(20)), final
+    # Every edit exactly once: with a shared folder, one node's write-back must not be
+    # taken by the other for an edit of its own.
+    expected = ["start"] + [f"a{n}" for n in range(20)] + [f"b{n}" for n in range(20)]
+    assert sorted(final.split()) == sorted(expected), final
+    async with asyncio.timeout(5):
+        while (Path(workspace["path"]) / "doc.txt").read_text() != final:
+            await asyncio.sleep(0.05)
 
     engine = create_engine(postgres_url)
     try:
@@ -183,3 +190,39 @@ async def test_one_document_edited_through_two_nodes_converges_and_persists_once
     finally:
         await engine.dispose()
     assert stored == 1 + 40  # the file's text once, then each edit once
+
+
+async def test_two_nodes_opening_and_a_program_editing_one_file_add_its_text_once(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient
+) -> None:
+    import websockets
+
+    from tests._yclient import connected_doc, wait_text, yjs_url
+
+    node_a, node_b = nodes
+    workspace = await ready_with_workspace(nodes, http, "once")
+    path = Path(workspace["path"]) / "app.py"
+    path.write_text("def main():\n    pass\n")
+    url_a = yjs_url(node_a.url, workspace["id"], "app.py", ADMIN_TOKEN)
+    url_b = yjs_url(node_b.url, workspace["id"], "app.py", ADMIN_TOKEN)
+    async with contextlib.AsyncExitStack() as stack:
+        # Both nodes load the never-opened file at the same moment: one imports it.
+        for connection in await asyncio.gather(
+            websockets.connect(url_a), websockets.connect(url_b)
+        ):
+            stack.push_async_callback(connection.close)
+        _, on_a, _ = await stack.enter_async_context(connected_doc(url_a))
+        _, on_b, _ = await stack.enter_async_context(connected_doc(url_b))
+        await wait_text(on_a, "def main():\n    pass\n")
+        await wait_text(on_b, "def main():\n    pass\n")
+        # Another program (git checkout, an editor) changes the file: merged once.
+        path.write_text("def main():\n    return 42\n")
+        await wait_text(on_a, "def main():\n    return 42\n")
+        await wait_text(on_b, "def main():\n    return 42\n")
+        on_b += "main()\n"
+        await wait_text(on_a, "def main():\n    return 42\nmain()\n")
+        async with asyncio.timeout(5):
+            while path.read_text() != "def main():\n    return 42\nmain()\n":
+                await asyncio.sleep(0.05)
+        await asyncio.sleep(1)  # both watchers have seen the write-back by now
+        assert str(on_a) == str(on_b) == "def main():\n    return 42\nmain()\n"

@@ -16,8 +16,9 @@ from server import metrics
 from server.bus import Bus, Envelope, Event, OverflowPolicy, Subscription
 from server.collab._writer import UpdateWriter
 from server.collab.disk import WriteBack, read_text
+from server.collab.owners import LEASE_SECONDS, FileOwners
 from server.collab.room import DocumentChanged, Room, RoomKey
-from server.collab.store import DocumentStore
+from server.collab.store import DocumentStore, StoredDocument
 from server.collab.text import merge3
 from server.errors import NexusError
 from server.workspaces.fileio import write_atomic
@@ -26,6 +27,7 @@ from server.workspaces.watcher import RawChanges, WorkspaceWatchers
 log = logging.getLogger("nexus.collab")
 
 COMPACT_EVERY = 500  # updates appended to a document's log before it is folded
+WAIT_FOR_OWNER_SECONDS = 1.0  # how long a flush waits for the node owning the file
 
 
 CLOSE_GONE = 4410  # the file was deleted or moved; the reason says which
@@ -60,6 +62,10 @@ class OpenDocument:
     # write before `disk_text` records it and merge our text in a second time.
     disk_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ready: asyncio.Event = field(default_factory=asyncio.Event)
+    # Whether this node writes the file and merges others' changes to it (see `owners`);
+    # elsewhere `disk_text` is only what this node last saw in the file.
+    owner: bool = False
+    retry: asyncio.TimerHandle | None = None
 
 
 class Rooms:
@@ -73,8 +79,10 @@ class Rooms:
         max_rooms: int,
         grace_seconds: float,
         max_file_bytes: int,
+        owners: FileOwners | None = None,
     ) -> None:
         self.store = store
+        self.owners = owners or FileOwners()
         self.bus = bus
         self.watchers = watchers
         self.node_id = node_id
@@ -105,6 +113,7 @@ class Rooms:
         for document in list(self._open.values()):
             await self._unload(document, force=True)
         await self.writer.close()
+        await self.owners.close()
         self.store.close()
 
     def __len__(self) -> int:
@@ -156,7 +165,8 @@ class Rooms:
     async def _load(self, key: RoomKey, path: Path, workspace_root: Path) -> OpenDocument:
         disk = await asyncio.to_thread(read_text, path, self.max_file_bytes)
         stored = await self.store.open(key.workspace_id, key.path)
-        if disk is None and stored.has_history and stored.disk_text is not None:
+        owner = await self.owners.claim(stored.id)
+        if owner and disk is None and stored.has_history and stored.disk_text is not None:
             # We had written the file and it is gone: deleted while nobody had it open.
             await self.store.retire(key.workspace_id, key.path)
             stored = await self.store.open(key.workspace_id, key.path)
@@ -167,7 +177,30 @@ class Rooms:
             workspace_root=workspace_root,
             writeback=WriteBack(lambda: self._save(document)),
             disk_text=stored.disk_text,
+            owner=owner,
         )
+        if owner:
+            await self._load_from_disk(document, stored, disk)
+        else:
+            # Another node keeps the file: only follow it (and step in should it stop).
+            document.disk_text = disk
+            if room.source != (disk or ""):
+                document.writeback.changed()
+        self._open[key] = document
+        self._by_id[room.document_id] = document
+        metrics.COLLAB_ROOMS.set(len(self._open))
+        self.watchers.acquire(key.workspace_id, workspace_root)
+        if self.bus.spans_nodes:
+            # Updates other nodes made durable while this one was loading were not
+            # delivered here (the room was not registered yet): read them back.
+            room.resync(await self.store.open(key.workspace_id, key.path))
+        return document
+
+    async def _load_from_disk(
+        self, document: OpenDocument, stored: StoredDocument, disk: str | None
+    ) -> None:
+        """Bring what is on disk into a document this node owns, as it loads."""
+        room = document.room
         if not stored.has_history:
             # No history: the file is the truth.
             if disk:
@@ -180,11 +213,6 @@ class Rooms:
             await self.store.set_disk_text(room.document_id, disk)
         if room.source != (disk or ""):
             document.writeback.changed()  # the log was ahead of the file (e.g. after a crash)
-        self._open[key] = document
-        self._by_id[room.document_id] = document
-        metrics.COLLAB_ROOMS.set(len(self._open))
-        self.watchers.acquire(key.workspace_id, workspace_root)
-        return document
 
     async def _unload(self, document: OpenDocument, *, force: bool = False) -> None:
         """Unload under the document's lock, so nobody acquires it half-unloaded."""
@@ -220,6 +248,10 @@ class Rooms:
                 await peer.close(1001, "the document was closed on the server")
         if gone is not None:
             document.writeback.cancel()  # edits that raced the closing peers
+        if document.retry is not None:
+            document.retry.cancel()
+        if document.owner:
+            await self.owners.release(document.room.document_id)
         del self._open[key]
         self._by_id.pop(document.room.document_id, None)
         metrics.COLLAB_ROOMS.set(len(self._open))
@@ -269,7 +301,7 @@ class Rooms:
         """Write one open document to disk now (before its file is read or replaced)."""
         document = self._open.get(RoomKey(workspace_id, path))
         if document is not None and not document.room.broken:
-            await document.writeback.flush()
+            await self._flush(document)
 
     # -- keeping the file and the document in step --------------------------------------
 
@@ -278,7 +310,20 @@ class Rooms:
         read the files (git, search, a test run) see what collaborators typed."""
         for document in list(self._open.values()):
             if document.room.key.workspace_id == workspace_id and not document.room.broken:
-                await document.writeback.flush()
+                await self._flush(document)
+
+    async def _flush(self, document: OpenDocument) -> None:
+        await document.writeback.flush()
+        if document.owner:
+            return
+        # Another node writes this file: give it a moment to write what we have.
+        with contextlib.suppress(TimeoutError, NexusError):
+            async with asyncio.timeout(WAIT_FOR_OWNER_SECONDS):
+                while True:
+                    disk = await asyncio.to_thread(read_text, document.path, self.max_file_bytes)
+                    if disk == document.room.source:
+                        return
+                    await asyncio.sleep(0.02)
 
     def _changed(self, room: Room) -> None:
         document = self._open.get(room.key)
@@ -289,19 +334,50 @@ class Rooms:
         if document.appended % COMPACT_EVERY == 0 and not document.compacting:
             document.compact_task = asyncio.create_task(self._compact(document))
 
+    async def _own(self, document: OpenDocument) -> bool:
+        """Whether this node keeps the file in step now. A node taking the file over
+        from another starts from what that one last wrote, recorded in the database
+        before the file, so that it does not take that write for someone else's edit."""
+        owner = await self.owners.claim(document.room.document_id)
+        if owner and not document.owner:
+            document.disk_text = await self.store.disk_text(document.room.document_id)
+        document.owner = owner
+        return owner
+
     async def _save(self, document: OpenDocument) -> None:
         """Write the document to its file, first merging any change made on disk."""
         async with document.disk_lock:
+            if not await self._own(document):
+                self._retry_save_later(document)
+                return
             await self._merge_disk_change(document)
             text = document.room.source
             if text != document.disk_text:
+                await self.store.set_disk_text(document.room.document_id, text)
                 await asyncio.to_thread(write_atomic, document.path, text)
                 document.disk_text = text
-                await self.store.set_disk_text(document.room.document_id, text)
+
+    def _retry_save_later(self, document: OpenDocument) -> None:
+        """Not ours to write; but should the owner go away before writing what we have,
+        we must: look again later, for as long as the file lags behind."""
+        if document.retry is not None:
+            document.retry.cancel()
+            document.retry = None
+        if document.room.source != document.disk_text:
+            document.retry = asyncio.get_running_loop().call_later(
+                LEASE_SECONDS / 2, document.writeback.changed
+            )
 
     async def _merge_from_disk(self, document: OpenDocument) -> None:
         async with document.disk_lock:
-            await self._merge_disk_change(document)
+            if await self._own(document):
+                await self._merge_disk_change(document)
+                return
+            # The owner merges changes to the file; here it only tells how far it lags.
+            with contextlib.suppress(NexusError):
+                document.disk_text = await asyncio.to_thread(
+                    read_text, document.path, self.max_file_bytes
+                )
 
     async def _merge_disk_change(self, document: OpenDocument) -> None:
         try:
@@ -313,9 +389,9 @@ class Rooms:
             return
         base = document.disk_text if document.disk_text is not None else document.room.source
         merged = merge3(base, document.room.source, disk)
-        await document.room.replace_text(merged)
-        document.disk_text = disk
         await self.store.set_disk_text(document.room.document_id, disk)
+        document.disk_text = disk
+        await document.room.replace_text(merged)
         if merged != disk:
             document.writeback.changed()
 

@@ -134,8 +134,18 @@ class DocumentStore:
                 disk_text=row.disk_text,
             )
 
+    async def disk_text(self, document_id: int) -> str | None:
+        """What the file's owner last wrote to it or merged from it."""
+        async with self.engine.connect() as conn:
+            return (
+                await conn.execute(
+                    select(documents.c.disk_text).where(documents.c.id == document_id)
+                )
+            ).scalar_one_or_none()
+
     async def set_disk_text(self, document_id: int, text: str) -> None:
-        """Remember what the file holds now (after a write-back or a merge from disk)."""
+        """Remember what the file holds, or is about to hold (it is written before the
+        file, so that a node taking the file over knows a write-back when it sees one)."""
 
         def work(conn: Connection) -> None:
             conn.execute(
