@@ -12,7 +12,7 @@ import base64
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,7 @@ log = logging.getLogger("nexus.collab")
 
 TEXT_NAME = "source"
 MAX_IN_FLIGHT = 1000  # applied updates waiting for storage before a peer is paused
+AWARENESS_WINDOW = 0.02  # seconds: awareness changes within it go out as one message
 CLOSE_STORAGE_FAILED = 1011
 EMPTY_UPDATE = b"\x00\x00"
 
@@ -94,6 +95,8 @@ class Room:
         self._observer = self.doc.observe(lambda event: self._effective.append(event.update))
         self.awareness = Awareness(self.doc)
         self.awareness.set_local_state(None)  # the server has no cursor of its own
+        self._awareness_pending: set[int] = set()
+        self._awareness_timer: asyncio.TimerHandle | None = None
         self.peers: dict[str, Peer] = {}
         self._writer = writer
         self._bus = bus
@@ -219,8 +222,40 @@ class Room:
             else:
                 peer.awareness_clients.discard(client)
         # Echo to the sender too: the stock client counts it as a sign of life.
-        self._broadcast(create_awareness_message(update), exclude=None)
+        self._relay_awareness(clients)
         await self._publish("awareness", update)
+
+    def _relay_awareness(self, clients: Iterable[int]) -> None:
+        """Send awareness changes to every peer, at most one message per window.
+
+        The first change goes out at once; changes within the next `AWARENESS_WINDOW`
+        go together at its end. Stock clients renew their state every 15 s, all at
+        about the same time: with fifty of them that is fifty updates to fifty peers,
+        2,500 messages at once, which this turns into about fifty.
+        """
+        if self._awareness_timer is None:
+            self._send_awareness(clients)
+            self._awareness_timer = asyncio.get_running_loop().call_later(
+                AWARENESS_WINDOW, self._flush_awareness
+            )
+        else:
+            self._awareness_pending.update(clients)
+
+    def _flush_awareness(self) -> None:
+        pending, self._awareness_pending = self._awareness_pending, set()
+        if not pending:
+            self._awareness_timer = None
+            return
+        self._send_awareness(pending)
+        self._awareness_timer = asyncio.get_running_loop().call_later(
+            AWARENESS_WINDOW, self._flush_awareness
+        )
+
+    def _send_awareness(self, clients: Iterable[int]) -> None:
+        known = [client for client in clients if client in self.awareness.meta]
+        if known:
+            update = self.awareness.encode_awareness_update(known)
+            self._broadcast(create_awareness_message(update), exclude=None)
 
     # -- updates ---------------------------------------------------------------------
 
@@ -329,7 +364,7 @@ class Room:
                 self._on_change(self)
         else:
             self.awareness.apply_awareness_update(data, origin="remote")
-            self._broadcast(create_awareness_message(data), exclude=None)
+            self._relay_awareness(awareness_clients(data))
 
     def resync(self, stored: StoredDocument) -> None:
         """Catch up from the database after missing cross-node messages."""
