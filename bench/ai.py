@@ -65,14 +65,17 @@ def run_fake(port: int, chunks: int, delay: float) -> None:
     asyncio.run(main())
 
 
-async def wait_http(url: str) -> None:
-    async with httpx.AsyncClient() as client, asyncio.timeout(30):
+async def wait_http(url: str, *, ok_only: bool = True) -> None:
+    """Until `url` answers (with 200 unless `ok_only` is off: NEXUS's /readyz says 503
+    while it warms up)."""
+    async with httpx.AsyncClient() as client, asyncio.timeout(60):
         while True:
             try:
-                await client.get(url)
-                return
+                if (await client.get(url)).status_code == 200 or not ok_only:
+                    return
             except httpx.HTTPError:
-                await asyncio.sleep(0.1)
+                pass
+            await asyncio.sleep(0.1)
 
 
 def free_port() -> int:
@@ -226,8 +229,8 @@ async def run(args: argparse.Namespace) -> None:
     os.sched_setaffinity(0, {1}) if (os.cpu_count() or 1) >= 2 else None
     url = f"http://127.0.0.1:{port}"
     try:
-        await wait_http(f"{url}/healthz")
-        await wait_http(f"{fake_url}/")
+        await wait_http(f"{url}/readyz")
+        await wait_http(f"{fake_url}/", ok_only=False)
         async with httpx.AsyncClient(base_url=url) as http:
             headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
             workspaces = []

@@ -144,7 +144,7 @@ class Server:
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and self.process.poll() is None:
             try:
-                if http.get(f"{self.url}/healthz").status_code == 200:
+                if http.get(f"{self.url}/readyz").status_code == 200:
                     return
             except httpx.HTTPError:
                 pass

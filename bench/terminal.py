@@ -91,7 +91,7 @@ class Nexus:
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
     async def ready(self) -> str:
-        """Wait for /healthz; create the workspace; return its id."""
+        """Wait for /readyz; create the workspace; return its id."""
         headers = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
         async with aiohttp.ClientSession() as http:
             deadline = time.monotonic() + START_TIMEOUT_S
@@ -99,7 +99,7 @@ class Nexus:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(self.log.read_text(errors="replace")[-2000:])
                 with contextlib.suppress(aiohttp.ClientError):
-                    async with http.get(f"{self.url}/healthz") as response:
+                    async with http.get(f"{self.url}/readyz") as response:
                         if response.status == 200:
                             break
                 await asyncio.sleep(0.1)

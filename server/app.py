@@ -60,6 +60,16 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok", "node": services.node_id, "version": nexus_version()})
 
 
+async def readyz(request: Request) -> Response:
+    """Whether this node serves at full speed: `/healthz` says the process is up; this
+    waits for background warm-up (loading the speech model takes CPU seconds), so a load
+    balancer or a benchmark sends work only to a node that is not busy starting."""
+    services = request.app.state.services
+    warming = ["voice"] if services.voice.warming else []
+    body = {"status": "warming" if warming else "ready", "warming": warming}
+    return JSONResponse(body, status_code=503 if warming else 200)
+
+
 async def metrics_endpoint(_request: Request) -> Response:
     return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -119,6 +129,7 @@ def create_app(settings: Settings | None = None) -> Any:
     routes = [
         Route("/", index),
         Route("/healthz", healthz),
+        Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
         Route("/openapi.json", openapi),
         *starlette_routes(ENDPOINTS),

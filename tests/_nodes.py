@@ -35,6 +35,7 @@ class Node:
             "NEXUS_ADMIN_TOKEN": ADMIN_TOKEN,
             "NEXUS_NODE_ID": name,
             "NEXUS_LOG_LEVEL": "warning",
+            "NEXUS_VOICE_PRELOAD": "false",  # no test here speaks; loading costs CPU seconds
         }
         if database_url:
             self.env["NEXUS_DATABASE_URL"] = database_url

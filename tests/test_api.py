@@ -18,6 +18,8 @@ def bearer(token: str) -> dict[str, str]:
 async def test_health_metrics_and_openapi(nexus: RunningServer) -> None:
     health = await nexus.http.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
+    ready = await nexus.http.get("/readyz")  # nothing warms up here: no speech model preload
+    assert ready.status_code == 200 and ready.json() == {"status": "ready", "warming": []}
     metrics = await nexus.http.get("/metrics")
     assert metrics.status_code == 200
     assert "nexus_http_requests_total" in metrics.text

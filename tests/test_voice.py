@@ -52,9 +52,11 @@ async def voice_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         for name, text in WORKSPACE_FILES.items():
             (Path(ws["path"]) / name).write_text(text)
         await nexus.add_member(owner, ws["id"], "victor", "viewer")
-        async with asyncio.timeout(60):
-            while (await nexus.http.get("/api/v1/voice/status")).json()["status"] != "ready":
+        async with asyncio.timeout(60):  # /readyz: 503 while the model loads, then 200
+            while (ready := await nexus.http.get("/readyz")).status_code != 200:
+                assert ready.status_code == 503 and ready.json()["warming"] == ["voice"]
                 await asyncio.sleep(0.1)
+        assert (await nexus.http.get("/api/v1/voice/status")).json()["status"] == "ready"
         yield {"nexus": nexus, "owner": owner, "viewer": viewer, "ws": ws}
 
 

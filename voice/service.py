@@ -85,6 +85,12 @@ class VoiceService:
             self._subscription.close()
         await self.transcriber.close()
 
+    @property
+    def warming(self) -> bool:
+        """The model is being loaded in the background (or is about to be)."""
+        status = self.transcriber.status
+        return status == "loading" or (status == "pending" and self.settings.voice_preload)
+
     def status(self) -> dict[str, Any]:
         t = self.transcriber
         return {"status": t.status, "load_seconds": t.load_seconds, "error": t.error}

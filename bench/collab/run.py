@@ -328,7 +328,9 @@ def wait_ready(server: Server) -> None:
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline and server.process.poll() is None:
         try:
-            if http(server, "GET", "/healthz")[0] == 200:
+            # NEXUS: /readyz, so that its background warm-up (the speech model) is over
+            # before anything is measured.
+            if http(server, "GET", "/readyz" if server.kind == "nexus" else "/")[0] == 200:
                 return
         except OSError:
             pass
