@@ -275,11 +275,37 @@ def parse(transcript: str, vocab: Vocabulary | None = None) -> list[Candidate]:
     if not words:
         return []
     candidates = [c for c in match(words, vocab, transcript) if c.score >= FUZZY_FLOOR - 0.1]
+    if not candidates or candidates[0].score < FUZZY_FLOOR:
+        renamed = _style_led_rename(words, transcript)
+        candidates = sorted([*candidates, *renamed], key=lambda c: -c.score)
     text = " ".join(transcript.split()).strip()
     chat = Candidate(CHAT, {"text": text}, FUZZY_FLOOR, transcript, text)
     if not candidates or candidates[0].score < FUZZY_FLOOR:
         return [chat, *candidates]
     return [*candidates, chat]
+
+
+CASE_STYLE_WORDS = ("snake", "camel", "pascal", "kebab")
+STYLE_LED_SCORE = FUZZY_FLOOR + 0.02  # above chat, below any phrase that matched
+
+
+def _style_led_rename(words: list[str], transcript: str) -> list[Candidate]:
+    """A spoken case style followed by words ("... snake case max retries") names a new
+    identifier, which people say to rename something: when the words before it were
+    misheard past matching ("or really missed a snake case ..."), it is still a rename,
+    ranked just above chat for the audio rescoring to settle."""
+    for i in range(1, min(6, len(words) - 2)):
+        if words[i] in CASE_STYLE_WORDS and words[i + 1] == "case":
+            value = identifier(words[i:])
+            if value:
+                phrase = "rename this to " + " ".join(words[i:])
+                return [
+                    Candidate(
+                        "lsp.rename", {"to": value}, STYLE_LED_SCORE, transcript, phrase,
+                        "rename this to",
+                    )
+                ]  # fmt: skip
+    return []
 
 
 def parse_choice(transcript: str) -> int | None:
