@@ -25,6 +25,7 @@ from voice.audio import decode, speech_span
 from voice.grammar import Vocabulary
 from voice.recognizer import recognize
 from voice.transcriber import Transcriber
+from voice.vocabulary import build_vocabulary
 
 RUNS = 3
 
@@ -74,8 +75,12 @@ async def main() -> None:
     transcriber = Transcriber(None)
     transcriber.start()
     await transcriber.wait_ready(120)
-    vocab = Vocabulary(list(WORKSPACE_FILES))
     with tempfile.TemporaryDirectory() as tmp:
+        workspace = Path(tmp) / "workspace"  # what the server builds from a workspace
+        workspace.mkdir()
+        for name, text in WORKSPACE_FILES.items():
+            (workspace / name).write_text(text)
+        vocab = build_vocabulary(workspace)
         sets = {"fixtures": fixture_cases(), "harder": harder_cases(Path(tmp))}
         for name, cases in sets.items():
             runs = [await run_set(transcriber, cases, vocab) for _ in range(RUNS)]

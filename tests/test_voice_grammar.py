@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from voice.grammar import CHAT, parse
+from pathlib import Path
+
+from voice.grammar import CHAT, Vocabulary, parse
+from voice.vocabulary import build_vocabulary
 
 
-def top(transcript: str) -> tuple[str, dict[str, object]]:
-    best = parse(transcript)[0]
+def top(transcript: str, vocab: Vocabulary | None = None) -> tuple[str, dict[str, object]]:
+    best = parse(transcript, vocab)[0]
     return best.command, best.args
 
 
@@ -25,3 +28,32 @@ def test_a_case_style_inside_a_request_stays_part_of_it() -> None:
         {"prompt": "a function in snake case"},
     )
     assert top("hello there how are you")[0] == CHAT
+
+
+def test_workspace_names_are_known_and_searched_as_written(tmp_path: Path) -> None:
+    (tmp_path / "dates.py").write_text(
+        "import re\n\ndef parse_dates(text):\n    return text\n\n"
+        "class DateRange:\n    pass\n\ndef parse_dates_strict(text):\n    return text\n"
+    )
+    (tmp_path / "app.ts").write_text("export function loadUserProfile(id: string) {}\n")
+    (tmp_path / ".venv").mkdir()
+    (tmp_path / ".venv" / "lib.py").write_text("def vendored_thing():\n    pass\n")
+    vocab = build_vocabulary(tmp_path)
+    assert set(vocab.symbols) == {
+        "parse_dates",
+        "DateRange",
+        "parse_dates_strict",
+        "loadUserProfile",
+    }
+    prompt = vocab.prompt(symbol_limit=16)
+    assert "dates.py" in prompt and "parse dates" in prompt and "load user profile" in prompt
+    assert "vendored" not in prompt  # ignored folders add nothing
+    assert top("search for parse dates", vocab) == ("search.workspace", {"query": "parse_dates"})
+    assert top("search for load user profile", vocab) == (
+        "search.workspace",
+        {"query": "loadUserProfile"},
+    )
+    assert top("search for the login bug", vocab) == (
+        "search.workspace",
+        {"query": "the login bug"},
+    )

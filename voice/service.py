@@ -116,7 +116,7 @@ class VoiceService:
         if speech is None:
             metrics.TRANSCRIPTIONS.labels("silence").inc()
             return VoiceResult(transcript="", command=None)
-        vocab = self.vocabularies.get(access.workspace.id, Path(access.workspace.path))
+        vocab = await self.vocabularies.get(access.workspace.id, Path(access.workspace.path))
         recognition = await recognize(self.transcriber, speech, vocab)
         if not recognition.candidates:
             metrics.TRANSCRIPTIONS.labels("silence").inc()
