@@ -226,3 +226,32 @@ async def test_two_nodes_opening_and_a_program_editing_one_file_add_its_text_onc
                 await asyncio.sleep(0.05)
         await asyncio.sleep(1)  # both watchers have seen the write-back by now
         assert str(on_a) == str(on_b) == "def main():\n    return 42\nmain()\n"
+
+
+async def test_when_the_node_writing_a_file_dies_the_other_takes_the_file_over(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient
+) -> None:
+    from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
+
+    node_a, node_b = nodes
+    workspace = await ready_with_workspace(nodes, http, "takeover")
+    path = Path(workspace["path"]) / "notes.txt"
+    path.write_text("one\n")
+    url_a = yjs_url(node_a.url, workspace["id"], "notes.txt", ADMIN_TOKEN)
+    url_b = yjs_url(node_b.url, workspace["id"], "notes.txt", ADMIN_TOKEN)
+    on_a = contextlib.AsyncExitStack()
+    await on_a.enter_async_context(connected_doc(url_a))  # opened first on A: A writes
+    try:
+        async with connected_doc(url_b) as (_, on_b, _):
+            await wait_text(on_b, "one\n")
+            on_b += "two\n"
+            await wait_file(path, "one\ntwo\n")
+            node_a.kill()  # kill -9: nothing released, the lease runs out
+            on_b += "three\n"
+            # B writes once A's lease (5 s) has run out: the file does not stay behind.
+            await wait_file(path, "one\ntwo\nthree\n", timeout=20)
+            on_b += "four\n"
+            await wait_file(path, "one\ntwo\nthree\nfour\n")
+    finally:
+        with contextlib.suppress(Exception):  # A's connection died with A
+            await on_a.aclose()
