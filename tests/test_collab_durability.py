@@ -8,7 +8,7 @@ import re
 from pathlib import Path
 
 import httpx
-from pycrdt import Doc
+from pycrdt import Doc, Text
 
 from tests._nodes import Node
 from tests._yclient import connected_doc, wait_text, yjs_url
@@ -75,3 +75,49 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
                 await asyncio.sleep(0.05)
     finally:
         node.stop()
+
+
+async def test_an_update_waits_off_the_event_loop_while_another_writer_holds_the_database(
+    tmp_path: Path,
+) -> None:
+    """Updates are appended on the event loop when SQLite is free. When another connection
+    holds the write lock (a long transaction, another program), the append waits on the
+    store's thread instead: the server keeps answering, and the update is durable later."""
+    import sqlite3
+
+    from server.collab.store import DocumentStore, PendingUpdate
+    from server.storage import UserStore, WorkspaceStore, create_engine, migrate
+
+    database = tmp_path / "nexus.db"
+    engine = create_engine(f"sqlite+aiosqlite:///{database}")
+    await migrate(engine)
+    admin = await UserStore(engine).ensure_admin()
+    workspace = await WorkspaceStore(engine).create("w", tmp_path / "w", admin.id)
+    store = DocumentStore(engine)
+    try:
+        document = await store.open(workspace.id, "a.txt")
+        doc = Doc()
+        text = doc.get("source", type=Text)
+        text += "hello"
+        update = doc.get_update()
+
+        await store.start_append([PendingUpdate(document.id, document.epoch, update)])
+        assert await store.log_length(document.id) == 1  # the fast path
+
+        blocker = sqlite3.connect(database, isolation_level=None)
+        blocker.execute("BEGIN IMMEDIATE")  # holds the write lock
+        try:
+            started = asyncio.get_running_loop().time()
+            pending = store.start_append([PendingUpdate(document.id, document.epoch, update)])
+            assert asyncio.get_running_loop().time() - started < 0.1  # the loop did not wait
+            await asyncio.sleep(0.3)
+            assert not pending.done()  # not durable yet: not acknowledged yet
+        finally:
+            blocker.execute("COMMIT")
+            blocker.close()
+        async with asyncio.timeout(10):
+            await pending
+        assert await store.log_length(document.id) == 2
+    finally:
+        store.close()
+        await engine.dispose()
