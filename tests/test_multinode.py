@@ -54,6 +54,19 @@ async def ready_with_workspace(
     return dict(created.json())
 
 
+async def file_on_both_nodes(
+    nodes: tuple[Node, Node], http: httpx.AsyncClient, name: str, text: str
+) -> tuple[Path, str, str]:
+    """A file holding `text` in a new workspace, and its /yjs URL on each node."""
+    from tests._yclient import yjs_url
+
+    workspace = await ready_with_workspace(nodes, http, name)
+    path = Path(workspace["path"]) / name
+    path.write_text(text)
+    url_a, url_b = (yjs_url(n.url, workspace["id"], name, ADMIN_TOKEN) for n in nodes)
+    return path, url_a, url_b
+
+
 async def test_clients_on_two_nodes_share_presence_and_broadcasts(
     nodes: tuple[Node, Node], http: httpx.AsyncClient
 ) -> None:
@@ -149,19 +162,13 @@ async def test_a_killed_node_drops_out_of_presence(
 async def test_one_document_edited_through_two_nodes_converges_and_persists_once(
     nodes: tuple[Node, Node], http: httpx.AsyncClient, postgres_url: str
 ) -> None:
-    from pathlib import Path
-
     from sqlalchemy import func, select
 
     from server.storage import create_engine
     from server.storage.tables import document_updates
-    from tests._yclient import connected_doc, wait_text, yjs_url
+    from tests._yclient import connected_doc, wait_text
 
-    node_a, node_b = nodes
-    workspace = await ready_with_workspace(nodes, http, "co")
-    (Path(workspace["path"]) / "doc.txt").write_text("start\n")
-    url_a = yjs_url(node_a.url, workspace["id"], "doc.txt", ADMIN_TOKEN)
-    url_b = yjs_url(node_b.url, workspace["id"], "doc.txt", ADMIN_TOKEN)
+    path, url_a, url_b = await file_on_both_nodes(nodes, http, "doc.txt", "start\n")
     async with connected_doc(url_a) as (_, on_a, _), connected_doc(url_b) as (_, on_b, _):
         assert str(on_a) == str(on_b) == "start\n"
         for n in range(20):
@@ -178,7 +185,7 @@ async def test_one_document_edited_through_two_nodes_converges_and_persists_once
     expected = ["start"] + [f"a{n}" for n in range(20)] + [f"b{n}" for n in range(20)]
     assert sorted(final.split()) == sorted(expected), final
     async with asyncio.timeout(5):
-        while (Path(workspace["path"]) / "doc.txt").read_text() != final:
+        while path.read_text() != final:
             await asyncio.sleep(0.05)
 
     engine = create_engine(postgres_url)
@@ -197,14 +204,9 @@ async def test_two_nodes_opening_and_a_program_editing_one_file_add_its_text_onc
 ) -> None:
     import websockets
 
-    from tests._yclient import connected_doc, wait_text, yjs_url
+    from tests._yclient import connected_doc, wait_text
 
-    node_a, node_b = nodes
-    workspace = await ready_with_workspace(nodes, http, "once")
-    path = Path(workspace["path"]) / "app.py"
-    path.write_text("def main():\n    pass\n")
-    url_a = yjs_url(node_a.url, workspace["id"], "app.py", ADMIN_TOKEN)
-    url_b = yjs_url(node_b.url, workspace["id"], "app.py", ADMIN_TOKEN)
+    path, url_a, url_b = await file_on_both_nodes(nodes, http, "app.py", "def main():\n    pass\n")
     async with contextlib.AsyncExitStack() as stack:
         # Both nodes load the never-opened file at the same moment: one imports it.
         for connection in await asyncio.gather(
@@ -231,14 +233,9 @@ async def test_two_nodes_opening_and_a_program_editing_one_file_add_its_text_onc
 async def test_when_the_node_writing_a_file_dies_the_other_takes_the_file_over(
     nodes: tuple[Node, Node], http: httpx.AsyncClient
 ) -> None:
-    from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
+    from tests._yclient import connected_doc, wait_file, wait_text
 
-    node_a, node_b = nodes
-    workspace = await ready_with_workspace(nodes, http, "takeover")
-    path = Path(workspace["path"]) / "notes.txt"
-    path.write_text("one\n")
-    url_a = yjs_url(node_a.url, workspace["id"], "notes.txt", ADMIN_TOKEN)
-    url_b = yjs_url(node_b.url, workspace["id"], "notes.txt", ADMIN_TOKEN)
+    path, url_a, url_b = await file_on_both_nodes(nodes, http, "notes.txt", "one\n")
     on_a = contextlib.AsyncExitStack()
     await on_a.enter_async_context(connected_doc(url_a))  # opened first on A: A writes
     try:
@@ -246,7 +243,7 @@ async def test_when_the_node_writing_a_file_dies_the_other_takes_the_file_over(
             await wait_text(on_b, "one\n")
             on_b += "two\n"
             await wait_file(path, "one\ntwo\n")
-            node_a.kill()  # kill -9: nothing released, the lease runs out
+            nodes[0].kill()  # kill -9 of A: nothing released, the lease runs out
             on_b += "three\n"
             # B writes once A's lease (5 s) has run out: the file does not stay behind.
             await wait_file(path, "one\ntwo\nthree\n", timeout=20)
