@@ -28,8 +28,8 @@ from lsp.errors import (
     REQUEST_CANCELLED,
     LspError,
 )
-from server.collab._protocol import CLOSE_FORBIDDEN, CLOSE_TOO_BIG
-from server.collab.websocket import close_code
+from server.collab._protocol import CLOSE_TOO_BIG
+from server.collab.websocket import admit, close_code
 from server.errors import NexusError
 from server.models import Role
 from server.services import Services
@@ -42,15 +42,8 @@ OUTGOING_LIMIT = 1000  # queued messages to one client before notifications are 
 
 async def lsp_endpoint(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
-    if not services.origins.allows(websocket.headers.get("origin"), websocket.headers.get("host")):
-        await websocket.close(CLOSE_FORBIDDEN, "origin not allowed")
-        return
-    await websocket.accept()
     try:
-        principal = await services.authenticator.authenticate(websocket.query_params.get("token"))
-        access = await services.access.require(
-            principal, websocket.path_params["workspace_id"], Role.viewer
-        )
+        _, access = await admit(websocket, Role.viewer)
         bridge = await services.lsp.bridge(
             access.workspace.id, websocket.path_params["language"], Path(access.workspace.path)
         )

@@ -140,19 +140,21 @@ class Ledger:
         # Rows written while we read are already added to the cache by `bill`.
         return self._spent.setdefault((scope, key, day), total)
 
+    def _budgets(self, user_id: int, workspace_id: str) -> list[tuple[str, str, float]]:
+        """The daily budgets that apply: (scope, key, USD), the user's then the workspace's."""
+        limits = (
+            ("user", str(user_id), self.settings.ai_user_daily_budget_usd),
+            ("workspace", workspace_id, self.settings.ai_workspace_daily_budget_usd),
+        )
+        return [(scope, key, limit) for scope, key, limit in limits if limit is not None]
+
     async def check_budget(
         self, user_id: int, workspace_id: str, model: str, prompt_tokens: int
     ) -> None:
         """Refuse before sending when today's spend plus this prompt's estimated cost
         passes the user's or the workspace's daily budget."""
         estimate = self.prices.cost(model, prompt_tokens, 0)
-        limits = (
-            ("user", str(user_id), self.settings.ai_user_daily_budget_usd),
-            ("workspace", workspace_id, self.settings.ai_workspace_daily_budget_usd),
-        )
-        for scope, key, limit in limits:
-            if limit is None:
-                continue
+        for scope, key, limit in self._budgets(user_id, workspace_id):
             spent = await self._spent_today(scope, key)
             if spent + estimate > limit:
                 metrics.AI_BUDGET_REFUSALS.labels(scope).inc()
@@ -165,13 +167,7 @@ class Ledger:
         """The spend left today before a budget is crossed (None: no budget set), for
         stopping a stream that crosses it mid-way."""
         tightest: Headroom | None = None
-        limits = (
-            ("user", str(user_id), self.settings.ai_user_daily_budget_usd),
-            ("workspace", workspace_id, self.settings.ai_workspace_daily_budget_usd),
-        )
-        for scope, key, limit in limits:
-            if limit is None:
-                continue
+        for scope, key, limit in self._budgets(user_id, workspace_id):
             left = limit - await self._spent_today(scope, key)
             if tightest is None or left < tightest.usd:
                 tightest = Headroom(left, scope, limit)

@@ -9,6 +9,7 @@ from pathlib import Path
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from server import metrics
+from server.auth import Principal, WorkspaceAccess
 from server.collab._protocol import (
     CLOSE_BAD_REQUEST,
     CLOSE_FORBIDDEN,
@@ -42,18 +43,28 @@ def close_code(error: NexusError) -> int:
     return CLOSE_TRY_AGAIN if error.status >= 500 else CLOSE_BAD_REQUEST
 
 
-async def yjs_endpoint(websocket: WebSocket) -> None:
+class OriginRefused(Forbidden):
+    code = "origin"
+
+
+async def admit(websocket: WebSocket, needed: Role) -> tuple[Principal, WorkspaceAccess]:
+    """What every workspace WebSocket endpoint checks first: the page's origin (refused
+    before the handshake completes), then, once accepted, the `token` query parameter and
+    the caller's role in the `workspace_id` of the path. Raises `NexusError`; the caller
+    closes with `close_code(error)`."""
     services: Services = websocket.app.state.services
     if not services.origins.allows(websocket.headers.get("origin"), websocket.headers.get("host")):
-        metrics.COLLAB_REFUSED.labels("origin").inc()
-        await websocket.close(CLOSE_FORBIDDEN, "origin not allowed")
-        return
+        raise OriginRefused("origin not allowed")
     await websocket.accept()
+    principal = await services.authenticator.authenticate(websocket.query_params.get("token"))
+    access = await services.access.require(principal, websocket.path_params["workspace_id"], needed)
+    return principal, access
+
+
+async def yjs_endpoint(websocket: WebSocket) -> None:
+    services: Services = websocket.app.state.services
     try:
-        principal = await services.authenticator.authenticate(websocket.query_params.get("token"))
-        access = await services.access.require(
-            principal, websocket.path_params["workspace_id"], Role.viewer
-        )
+        principal, access = await admit(websocket, Role.viewer)
         root = Path(access.workspace.path)
         relative, path = resolve_in_workspace(root, websocket.path_params["path"])
         key = RoomKey(access.workspace.id, relative)
