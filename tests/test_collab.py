@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import websockets
 from pycrdt import Doc, Text
+from websockets.typing import Origin
 
 from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
@@ -86,6 +87,25 @@ async def test_unknown_workspace_is_refused(nexus: RunningServer) -> None:
         with pytest.raises(websockets.ConnectionClosed) as closed:
             await conn.recv()
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 4404
+
+
+async def test_pages_from_foreign_origins_cannot_open_documents_or_language_servers(
+    nexus: RunningServer,
+) -> None:
+    """A page on another site must not ride a user's token into the workspace: the
+    handshake is refused (HTTP 403) before anything is opened, on /yjs and /lsp alike."""
+    workspace = await nexus.create_workspace(ADMIN_TOKEN)
+    base = nexus.url.replace("http://", "ws://")
+    urls = [
+        yjs_url(nexus.url, workspace["id"], "a.txt", ADMIN_TOKEN),
+        f"{base}/lsp/{workspace['id']}/python?token={ADMIN_TOKEN}",
+    ]
+    for url in urls:
+        with pytest.raises(websockets.InvalidStatus) as refused:
+            async with websockets.connect(url, origin=Origin("https://evil.example")):
+                pass
+        assert refused.value.response.status_code == 403, url
+    assert not (Path(workspace["path"]) / "a.txt").exists()
 
 
 @pytest.mark.parametrize(
