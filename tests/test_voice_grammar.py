@@ -57,3 +57,11 @@ def test_workspace_names_are_known_and_searched_as_written(tmp_path: Path) -> No
         "search.workspace",
         {"query": "the login bug"},
     )
+
+
+def test_a_file_named_without_its_extension_is_the_workspace_file() -> None:
+    vocab = Vocabulary(["README.md", "main.py", "src/main.ts", "parser.py"])
+    assert top("Open the README.", vocab) == ("editor.openFile", {"path": "README.md"})
+    assert top("open parser", vocab) == ("editor.openFile", {"path": "parser.py"})
+    # two files share the stem: what was said stays as said, not a guess
+    assert top("open main", vocab) == ("editor.openFile", {"path": "main"})

@@ -70,12 +70,17 @@ class Vocabulary:
     paths: Sequence[str] = ()
     symbols: Sequence[str] = ()
     _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
+    _by_stem: dict[str, str | None] = field(default_factory=dict, repr=False)  # None: ambiguous
     _symbol_by_words: dict[str, str] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for item in self.paths:
             self._by_lower.setdefault(item.lower(), item)
-            self._by_lower.setdefault(item.rsplit("/", 1)[-1].lower(), item)
+            name = item.rsplit("/", 1)[-1].lower()
+            self._by_lower.setdefault(name, item)
+            stem = name.split(".", 1)[0]
+            if stem and stem != name:
+                self._by_stem[stem] = item if stem not in self._by_stem else None
         for symbol in self.symbols:
             self._symbol_by_words.setdefault(symbol_words(symbol), symbol)
 
@@ -104,6 +109,9 @@ class Vocabulary:
         squashed = key.replace(" ", "")
         if squashed in self._by_lower:
             return self._by_lower[squashed]
+        by_stem = self._by_stem.get(squashed)  # "the readme" → README.md, if only one
+        if by_stem is not None:
+            return by_stem
         if self._by_lower:
             match = process.extractOne(key, list(self._by_lower), scorer=fuzz.ratio)
             if match and match[1] >= 85:
@@ -352,13 +360,11 @@ def parse_choice(transcript: str) -> int | None:
     return None
 
 
-def vocabulary_words() -> list[str]:
-    """Words of the grammar, for biasing the recogniser toward them."""
-    words: dict[str, None] = {}
-    for rule in RULES:
-        for w in rule.canonical.split():
-            words[w] = None
-    return list(words)
+@functools.cache
+def command_words() -> frozenset[str]:
+    """Every word of the commands said without an argument: the vocabulary that
+    constrained decoding holds whisper to."""
+    return frozenset(w for v in variants() if not v.has_slot for w in v.words)
 
 
 def merge(lists: Iterable[list[Candidate]]) -> list[Candidate]:

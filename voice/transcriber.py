@@ -73,6 +73,7 @@ class Transcriber:
         self._slots = asyncio.Semaphore(concurrency)
         self._task: asyncio.Task[None] | None = None
         self._last_encoded: tuple[np.ndarray, Any, int] | None = None  # audio, output, frames
+        self._suppressed: dict[frozenset[str], list[int]] = {}  # vocabulary → tokens outside it
 
     # -- loading -----------------------------------------------------------------
 
@@ -144,6 +145,30 @@ class Transcriber:
         async with self._slots:
             return await asyncio.to_thread(self._decode, audio, prompt, n, prefix)
 
+    async def transcribe_within(
+        self, audio: np.ndarray, prompt: str, words: frozenset[str], n: int = 3
+    ) -> list[Hypothesis]:
+        """`n` hypotheses made only of `words` (in any capitalisation) and punctuation:
+        decoding held to a command vocabulary hears "save" where free decoding hears
+        "dame", and costs one more decoder pass over the same encoder output."""
+        async with self._slots:
+            return await asyncio.to_thread(self._decode, audio, prompt, n, "", words)
+
+    def _suppress_all_but(self, words: frozenset[str]) -> list[int]:
+        cached = self._suppressed.get(words)
+        if cached is None:
+            tokenizer = self._tokenizer
+            allowed = {tokenizer.eot}
+            for word in words:
+                for form in (word, word.capitalize()):
+                    allowed.update(tokenizer.encode(" " + form))
+                    allowed.update(tokenizer.encode(form))
+            for mark in ".,!?":
+                allowed.update(tokenizer.encode(mark))
+            cached = [i for i in range(tokenizer.eot) if i not in allowed]
+            self._suppressed[words] = cached
+        return cached
+
     async def score(self, audio: np.ndarray, texts: list[str]) -> list[float]:
         """Mean log-probability of each text as the transcript of `audio`."""
         if not texts:
@@ -171,7 +196,14 @@ class Transcriber:
         view = ctranslate2.StorageView.from_array(np.ascontiguousarray(features[None]))
         return self._model.model.encode(view, to_cpu=True), frames
 
-    def _decode(self, audio: np.ndarray, prompt: str, n: int, prefix: str = "") -> list[Hypothesis]:
+    def _decode(
+        self,
+        audio: np.ndarray,
+        prompt: str,
+        n: int,
+        prefix: str = "",
+        within: frozenset[str] | None = None,
+    ) -> list[Hypothesis]:
         encoded, _ = self._encode(audio)
         tokens = self._model.get_prompt(
             self._tokenizer, [], without_timestamps=True, hotwords=prompt or None
@@ -188,7 +220,7 @@ class Transcriber:
             max_length=len(tokens) + min(64, 12 + int(8 * len(audio) / SAMPLE_RATE)),
             no_repeat_ngram_size=NO_REPEAT_NGRAM,
             suppress_blank=True,
-            suppress_tokens=[-1],
+            suppress_tokens=self._suppress_all_but(within) if within else [-1],
             repetition_penalty=1.0,
         )[0]
         best = result.scores[0] if result.scores else -math.inf
