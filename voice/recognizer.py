@@ -203,6 +203,9 @@ def _credible(c: Candidate, vocab: Vocabulary) -> bool:
 CASE_STYLES = ("snake", "camel", "pascal", "kebab")
 CASE_MARKERS = {"case", "k", "ks", "kase", "cased", "cake", "kay"}
 REFINED_KINDS = {"identifier", "text", "path"}
+NOT_IN_NAMES = frozenset({"it", "the", "a", "an", "this", "that", "them", "they", "he", "she"})
+NOT_A_NAME_PENALTY = 0.15  # per such word, in mean log-probability per token
+NAME_HYPOTHESES = 5
 SLOT_CONFIDENT = -0.5  # whisper's mean token log-probability above which words stand
 
 
@@ -245,7 +248,10 @@ async def _refine_slot(
     prefix = top.literal
     if rule.kind == "identifier":
         prefix = await _case_prefix(transcriber, audio, top)
-    again = await transcriber.transcribe(audio, vocab.prompt() if bias else "", 3, prefix)
+    n = NAME_HYPOTHESES if rule.kind == "identifier" else 3
+    again = await transcriber.transcribe(audio, vocab.prompt() if bias else "", n, prefix)
+    if rule.kind == "identifier":
+        again.sort(key=lambda h: -(h.logprob - NOT_A_NAME_PENALTY * _pronouns(h.text, prefix)))
     for h in again:
         for c in parse(h.text, vocab):
             if c.command == top.command and c.literal == top.literal:
@@ -256,6 +262,12 @@ async def _refine_slot(
                 )
                 return [refined, *(c for c in candidates if c.key != refined.key)]
     return candidates
+
+
+def _pronouns(text: str, prefix: str) -> int:
+    """Articles and pronouns after the command's words: names are rarely made of them,
+    misheard syllables often are ("retry limit" heard as "retry, leave it")."""
+    return sum(w in NOT_IN_NAMES for w in normalize(text)[len(prefix.split()) :])
 
 
 def _style_said(top: Candidate) -> bool:
