@@ -1,6 +1,7 @@
 """Voice commands: accuracy and latency (end of audio → command) of our pipeline against
 a naive one (plain faster-whisper transcription of the same model + exact phrase match),
-on the shared fixtures and on a harder generated set (other voices, speeds, noise).
+on the shared fixtures, on a harder generated set (other voices, speeds, noise) and on a
+set of espeak-ng voice variants and phrasings written after the recogniser was tuned.
 
 Both pipelines run in this process, one after the other, on the same audio and model
 (tiny.en, int8, 2 threads). Latency is from having the whole utterance to having the
@@ -20,7 +21,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests._voice_cases import WORKSPACE_FILES, fixture_cases, harder_cases
+from tests._voice_cases import VARIANT_VOICES, WORKSPACE_FILES, fixture_cases, harder_cases
 from voice.audio import decode, speech_span
 from voice.grammar import Vocabulary
 from voice.recognizer import recognize
@@ -81,7 +82,11 @@ async def main() -> None:
         for name, text in WORKSPACE_FILES.items():
             (workspace / name).write_text(text)
         vocab = build_vocabulary(workspace)
-        sets = {"fixtures": fixture_cases(), "harder": harder_cases(Path(tmp))}
+        sets = {
+            "fixtures": fixture_cases(),
+            "harder": harder_cases(Path(tmp) / "harder"),
+            "variants": harder_cases(Path(tmp) / "variants", VARIANT_VOICES),
+        }
         for name, cases in sets.items():
             runs = [await run_set(transcriber, cases, vocab) for _ in range(RUNS)]
             m = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
