@@ -107,7 +107,7 @@ async def test_fixtures_are_recognised(voice_server: dict[str, Any]) -> None:
 @pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
 @pytest.mark.xfail(
     strict=True,
-    reason="the goal is 95%; tiny.en gets 53 of these 58 right (91.4%): the misses are "
+    reason="the goal is 95%; tiny.en gets 54 of these 58 right (93.1%): the misses are "
     "words it hears as others (bench/README.md); when it passes, remove this mark",
 )
 async def test_other_voices_speeds_and_noise(voice_server: dict[str, Any], tmp_path: Path) -> None:

@@ -49,6 +49,8 @@ NEAR_PHRASING = 55  # rapidfuzz ratio: a phrasing this close to what was heard i
 WITHIN_MARGIN = 0.3
 WITHIN_FUZZY = 0.8
 WITHIN_SIMILAR = 50  # rapidfuzz ratio to what was heard: "thanks" is not "fix"
+NEAR_SCORE = 0.6  # a held hypothesis this close to a command puts its wording up for rescoring
+NEAR_COMMANDS = 2
 
 
 @dataclass
@@ -76,12 +78,13 @@ async def recognize(
             for h in hypotheses
         ]
     )
+    near: list[Candidate] = []
     if rescore and not _exact(candidates):
-        candidates = await _within_commands(
+        candidates, near = await _within_commands(
             transcriber, audio, candidates, hypotheses[0], vocab, bias
         )
     if rescore and not _exact(candidates):
-        candidates = await _rescore(transcriber, audio, candidates, hypotheses, vocab)
+        candidates = await _rescore(transcriber, audio, candidates, hypotheses, vocab, near)
     if rescore and candidates and _slot_uncertain(candidates[0], hypotheses, vocab):
         candidates = await _refine_slot(transcriber, audio, candidates, vocab, bias)
     commands = [c for c in candidates if c.command != CHAT]
@@ -101,26 +104,30 @@ async def _within_commands(
     heard: Hypothesis,
     vocab: Vocabulary,
     bias: bool,
-) -> list[Candidate]:
+) -> tuple[list[Candidate], list[Candidate]]:
     """Decode again, held to the words of the argument-free commands. A hypothesis that
-    says one of them exactly, nearly as likely as what whisper heard freely, wins."""
+    says one of them exactly, nearly as likely as what whisper heard freely, wins.
+    Otherwise the commands those hypotheses come near are returned, for rescoring."""
     within = await transcriber.transcribe_within(
         audio, vocab.prompt() if bias else "", command_words(), 3
     )
     said = " ".join(normalize(heard.text))
+    near: dict[str, Candidate] = {}
     for h in within:
-        if h.logprob < heard.logprob - WITHIN_MARGIN:
-            continue
-        if fuzz.ratio(said, " ".join(normalize(h.text))) < WITHIN_SIMILAR:
-            continue
         for c in parse(h.text, vocab):
-            if c.args or c.command == CHAT:
+            if c.args or c.command == CHAT or c.score < NEAR_SCORE:
                 continue
-            if c.score >= 1.0 or (c.score >= WITHIN_FUZZY and h.logprob >= heard.logprob):
+            c.transcript = heard.text
+            if (
+                h.logprob >= heard.logprob - WITHIN_MARGIN
+                and fuzz.ratio(said, " ".join(normalize(h.text))) >= WITHIN_SIMILAR
+                and (c.score >= 1.0 or (c.score >= WITHIN_FUZZY and h.logprob >= heard.logprob))
+            ):
                 c.score = 1.0
-                c.transcript = heard.text
-                return [c, *(other for other in candidates if other.key != c.key)]
-    return candidates
+                return [c, *(other for other in candidates if other.key != c.key)], []
+            c.score = NEAR_SCORE  # evidence only once the audio rescoring agrees
+            near.setdefault(c.command, c)
+    return candidates, list(near.values())[:NEAR_COMMANDS]
 
 
 def _with_hypothesis_penalty(c: Candidate, h: Hypothesis, best: Hypothesis) -> Candidate:
@@ -152,12 +159,14 @@ async def _rescore(
     candidates: list[Candidate],
     hypotheses: list[Hypothesis],
     vocab: Vocabulary,
+    near: list[Candidate],
 ) -> list[Candidate]:
-    """Score the top candidates' wordings and the argument-free commands' wordings
-    against the audio; a clear winner becomes the top candidate."""
+    """Score the top candidates' wordings, the wordings the held decode came near, and
+    the argument-free commands' phrasings nearest to what was heard, against the audio;
+    a clear winner becomes the top candidate."""
     transcript = candidates[0].transcript if candidates else ""
     scored: list[tuple[Candidate, str]] = [
-        (c, c.phrase) for c in candidates[:4] if c.command != CHAT and _credible(c, vocab)
+        (c, c.phrase) for c in [*candidates[:4], *near] if c.command != CHAT and _credible(c, vocab)
     ]
     for rule, wording in _wordings(hypotheses):
         scored.append((Candidate(rule.command, {}, 0.0, transcript, wording), wording))
