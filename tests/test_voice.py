@@ -127,6 +127,20 @@ async def test_speech_that_is_not_a_command_goes_to_the_assistant(
         response = await speak(voice_server, audio.read_bytes(), dry_run="true")
         body = response.json()
         assert body["command"] == "ai.chat", f"{text!r}: heard {body['transcript']!r} → {body}"
+        assert body["stage"] == "guessed"  # no step found a command in it
+    scraped = (await voice_server["nexus"].http.get("/metrics")).text
+    assert 'nexus_voice_recognition_stage_total{stage="guessed"}' in scraped
+
+
+@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
+async def test_a_misheard_command_is_found_by_the_decode_held_to_commands(
+    voice_server: dict[str, Any], tmp_path: Path
+) -> None:
+    """tiny.en hears this voice's "undo that" as "Do not."; held to the commands' words
+    it hears "Do that.", near enough to "undo that" and as likely."""
+    audio = synthesize("undo that", "en-gb+m5", 170, 0.01, tmp_path / "undo.wav")
+    body = (await speak(voice_server, audio.read_bytes(), dry_run="true")).json()
+    assert (body["command"], body["stage"]) == ("editor.undo", "held"), body
 
 
 @pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")

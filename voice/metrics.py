@@ -19,6 +19,13 @@ TRANSCRIPTIONS = Counter(
     ["outcome"],
     registry=REGISTRY,
 )
+RECOGNITION_STAGES = Counter(
+    "nexus_voice_recognition_stage_total",
+    "Which step settled an utterance: heard (the transcript said a command), held (the "
+    "decode held to the commands' words), rescored (audio rescoring), guessed (fuzzy or chat).",
+    ["stage"],
+    registry=REGISTRY,
+)
 ALTERNATIVES_CHOSEN = Counter(
     "nexus_voice_alternatives_chosen_total",
     "Times a speaker picked an alternative ('choose two'), by its rank.",

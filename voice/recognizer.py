@@ -58,6 +58,10 @@ class Recognition:
     transcript: str
     candidates: list[Candidate]
     hypotheses: list[Hypothesis]
+    # which step settled the command: "heard" (what whisper heard says it), "held" (the
+    # decode held to the commands' words), "rescored" (the audio rescoring), "guessed"
+    # (the best fuzzy match, or chat); "" when nothing was heard
+    stage: str = ""
 
 
 async def recognize(
@@ -78,19 +82,24 @@ async def recognize(
             for h in hypotheses
         ]
     )
+    stage = "heard"
     near: list[Candidate] = []
     if rescore and not _exact(candidates):
+        stage = "held"
         candidates, near = await _within_commands(
             transcriber, audio, candidates, hypotheses[0], vocab, bias
         )
     if rescore and not _exact(candidates):
+        stage = "rescored"
         candidates = await _rescore(transcriber, audio, candidates, hypotheses, vocab, near)
+    if not _exact(candidates):
+        stage = "guessed"
     if rescore and candidates and _slot_uncertain(candidates[0], hypotheses, vocab):
         candidates = await _refine_slot(transcriber, audio, candidates, vocab, bias)
     commands = [c for c in candidates if c.command != CHAT]
     chat = [c for c in candidates if c.command == CHAT][:1]
     ranked = sorted(commands + chat, key=lambda c: -c.score)
-    return Recognition(transcript, ranked[:MAX_ALTERNATIVES], hypotheses)
+    return Recognition(transcript, ranked[:MAX_ALTERNATIVES], hypotheses, stage)
 
 
 def _exact(candidates: list[Candidate]) -> bool:

@@ -54,6 +54,7 @@ class VoiceResult(BaseModel):
     error: str | None = None
     refused: bool = False
     chosen: int | None = None  # set when the utterance picked an earlier alternative
+    stage: str | None = None  # which recognition step settled it (see Recognition.stage)
     latency_ms: float = 0.0
 
 
@@ -121,6 +122,7 @@ class VoiceService:
         if not recognition.candidates:
             metrics.TRANSCRIPTIONS.labels("silence").inc()
             return VoiceResult(transcript="", command=None)
+        metrics.RECOGNITION_STAGES.labels(recognition.stage).inc()
         key = (principal.user.username, access.workspace.id)
         choice = parse_choice(recognition.transcript)
         if choice is not None and key in self._last:
@@ -133,6 +135,7 @@ class VoiceService:
                 command=top.command,
                 args=top.args,
                 alternatives=[_alternative(c) for c in recognition.candidates],
+                stage=recognition.stage,
             )
         if choice is not None and key not in self._last:
             metrics.TRANSCRIPTIONS.labels("chat").inc()
