@@ -229,12 +229,20 @@ async def test_spoken_editor_command_reaches_the_editor(voice_server: dict[str, 
         await client.disconnect()
 
 
-async def test_unregistered_command_is_recognised_not_run(voice_server: dict[str, Any]) -> None:
+async def test_spoken_commands_act_where_the_speaker_is(voice_server: dict[str, Any]) -> None:
+    """ "go to definition" runs at the cursor the editor sends with the audio (real jedi);
+    "references" without one is refused, saying what to send."""
     audio = (FIXTURES / "08_go_to_definition.wav").read_bytes()
-    body = (await speak(voice_server, audio)).json()
-    assert body["command"] == "lsp.definition"
-    # runs once the LSP bridge registers it; until then, a clear message
-    assert body["executed"] or "recognised but nothing" in (body["error"] or "") or body["error"]
+    # main.py line 3 is `print(parse('x'))`; column 7 is inside `parse`
+    body = (await speak(voice_server, audio, context="main.py", line=3, column=7)).json()
+    assert (body["command"], body["executed"]) == ("lsp.definition", True), body
+    assert [(hit["path"], hit["range"]["start"]["line"]) for hit in body["result"]] == [
+        ("parser.py", 0)
+    ]
+    audio = (FIXTURES / "09_find_all_references.wav").read_bytes()
+    body = (await speak(voice_server, audio, context="main.py")).json()
+    assert body["command"] == "lsp.references" and body["executed"] is False
+    assert "send the current file (context), line and column" in body["error"]
 
 
 async def test_choose_two_picks_the_second_alternative(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from server.errors import InvalidInput
+from voice.cursor import Cursor, place
 from voice.grammar import CHAT, Vocabulary, parse
 from voice.vocabulary import build_vocabulary
 
@@ -65,3 +69,20 @@ def test_a_file_named_without_its_extension_is_the_workspace_file() -> None:
     assert top("open parser", vocab) == ("editor.openFile", {"path": "parser.py"})
     # two files share the stem: what was said stays as said, not a guess
     assert top("open main", vocab) == ("editor.openFile", {"path": "main"})
+
+
+def test_a_spoken_command_takes_its_place_from_the_editor() -> None:
+    here = Cursor(path="app/main.py", line=12, column=5)
+    # LSP positions are 0-based; what was said wins over the cursor
+    assert place("lsp.rename", {"to": "total_count"}, here) == {
+        "path": "app/main.py",
+        "line": 11,
+        "character": 4,
+        "to": "total_count",
+    }
+    assert place("ai.fix", {}, here) == {"path": "app/main.py", "line": 12}
+    assert place("editor.format", {}, here) == {"path": "app/main.py"}
+    assert place("ai.chat", {"text": "why"}, here)["context"] == {"path": "app/main.py", "line": 12}
+    assert place("debug.toggleBreakpoint", {"line": 30}, here) == {"line": 30}
+    with pytest.raises(InvalidInput, match="send its path"):
+        place("file.run", {}, Cursor())

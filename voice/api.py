@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from server.api._routing import Api, ApiCall, read_body
 from voice.audio import MAX_SECONDS, decode
+from voice.cursor import Cursor
 from voice.service import VoiceResult
 
 api = Api("voice")
@@ -22,6 +23,8 @@ class VoiceQuery(BaseModel):
     workspace: str = Field(min_length=1, max_length=64)
     dry_run: bool = False
     context: str | None = Field(None, max_length=1024, description="The current file's path.")
+    line: int | None = Field(None, ge=1, description="Cursor line, 1-based.")
+    column: int | None = Field(None, ge=1, description="Cursor column, 1-based, UTF-16.")
 
 
 @api.post("/api/v1/voice/command", query=VoiceQuery, response=VoiceResult)
@@ -36,7 +39,7 @@ async def voice_command(call: ApiCall) -> VoiceResult:
         call.query.workspace,
         audio,
         dry_run=call.query.dry_run,
-        context=call.query.context,
+        cursor=Cursor(path=call.query.context, line=call.query.line, column=call.query.column),
         source="rest",
         ended_at=received,
     )

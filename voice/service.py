@@ -21,6 +21,7 @@ from server.errors import Forbidden, NexusError
 from server.models import Role
 from voice import metrics
 from voice.audio import speech_span
+from voice.cursor import Cursor, place
 from voice.grammar import CHAT, Candidate, parse_choice
 from voice.recognizer import recognize
 from voice.transcriber import Transcriber
@@ -104,7 +105,7 @@ class VoiceService:
         audio: np.ndarray,
         *,
         dry_run: bool = False,
-        context: str | None = None,
+        cursor: Cursor | None = None,
         source: str = "voice",
         ended_at: float | None = None,
     ) -> VoiceResult:
@@ -144,7 +145,9 @@ class VoiceService:
         if dry_run:
             metrics.EXECUTIONS.labels("dry_run").inc()
         else:
-            await self._execute(services, principal, access.workspace.id, result, context)
+            await self._execute(
+                services, principal, access.workspace.id, result, cursor or Cursor()
+            )
         self._last[key] = _Last(result, time.monotonic())
         return result
 
@@ -173,23 +176,17 @@ class VoiceService:
         principal: Principal,
         workspace_id: str,
         result: VoiceResult,
-        context: str | None,
+        cursor: Cursor,
     ) -> None:
         command = result.command
         if command is None:
             return
-        args = dict(result.args)
-        if command == "file.run" and "path" not in args:
-            if not context:
-                result.error = "file.run needs the current file: pass `context` (its path)"
-                metrics.EXECUTIONS.labels("failed").inc()
-                return
-            args["path"] = context
         if command not in services.registry:
             result.error = f"{command} is recognised but nothing on this server runs it yet"
             metrics.EXECUTIONS.labels("unavailable").inc()
             return
         try:
+            args = place(command, dict(result.args), cursor)
             result.result = await services.core.execute(
                 principal, workspace_id, command, args, source="voice"
             )

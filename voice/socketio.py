@@ -1,6 +1,6 @@
 """Microphone streaming over the hub's Socket.IO connection.
 
-    client → server  voice:start {workspace, sample_rate?, dry_run?, context?}   viewer
+    client → server  voice:start {workspace, sample_rate?, dry_run?, context?, line?, column?}
                      voice:chunk <binary 16-bit little-endian mono PCM>
                      voice:end                      ack: the result of what was left
     server → client  voice:transcript {workspace, transcript}
@@ -27,6 +27,7 @@ from server.errors import Forbidden, InvalidInput, NexusError, PayloadTooLarge
 from server.hub._events import Payload, WorkspaceRef
 from server.models import Role
 from voice.audio import MAX_SECONDS, SAMPLE_RATE, pcm16, resample, rms
+from voice.cursor import Cursor
 
 if TYPE_CHECKING:
     from server.hub.socket import Hub, SocketSession
@@ -43,7 +44,9 @@ MAX_CHUNK_BYTES = 256 * 1024
 class StartPayload(WorkspaceRef):
     sample_rate: int = Field(SAMPLE_RATE, ge=8000, le=48_000)
     dry_run: bool = False
-    context: str | None = Field(None, max_length=1024)
+    context: str | None = Field(None, max_length=1024)  # the current file
+    line: int | None = Field(None, ge=1)  # the cursor, 1-based
+    column: int | None = Field(None, ge=1)  # 1-based, UTF-16 code units
 
 
 class EndPayload(Payload):
@@ -55,7 +58,7 @@ class Stream:
     workspace: str
     sample_rate: int
     dry_run: bool
-    context: str | None
+    cursor: Cursor
     chunks: list[np.ndarray] = field(default_factory=list)
     samples: int = 0
     speech_seconds: float = 0.0
@@ -126,9 +129,8 @@ class SocketVoice:
         self, sid: str, session: SocketSession, payload: StartPayload
     ) -> dict[str, Any]:
         await self.hub.services.access.require(session.principal, payload.workspace, Role.viewer)
-        self.streams[sid] = Stream(
-            payload.workspace, payload.sample_rate, payload.dry_run, payload.context
-        )
+        cursor = Cursor(path=payload.context, line=payload.line, column=payload.column)
+        self.streams[sid] = Stream(payload.workspace, payload.sample_rate, payload.dry_run, cursor)
         return {"workspace": payload.workspace, "sample_rate": payload.sample_rate}
 
     async def chunk(self, sid: str, data: Any = None) -> dict[str, Any] | None:
@@ -199,7 +201,7 @@ class SocketVoice:
             stream.workspace,
             audio,
             dry_run=stream.dry_run,
-            context=stream.context,
+            cursor=stream.cursor,
             source="socket",
             ended_at=ended_at,
         )
