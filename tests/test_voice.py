@@ -245,6 +245,36 @@ async def test_spoken_commands_act_where_the_speaker_is(voice_server: dict[str, 
     assert "send the current file (context), line and column" in body["error"]
 
 
+async def test_every_command_the_fixtures_speak_runs(voice_server: dict[str, Any]) -> None:
+    """Not a dry run: each fixture, spoken at a cursor in a workspace that is a git
+    repository with tests, runs through the registry (editor and debugger actions go to
+    the speaker's editor sessions; with no model provider configured, the AI commands
+    answer how to configure one)."""
+    import pygit2
+
+    nexus: RunningServer = voice_server["nexus"]
+    ws = await nexus.create_workspace(voice_server["owner"], "runs")
+    root = Path(ws["path"])
+    for name, text in WORKSPACE_FILES.items():
+        (root / name).write_text(text)
+    (root / "tests").mkdir()
+    (root / "tests" / "test_parser.py").write_text(
+        "from parser import parse\n\ndef test_parse():\n    assert parse('a b') == ['a', 'b']\n"
+    )
+    repo = pygit2.init_repository(str(root))
+    repo.index.add_all()
+    repo.index.write()
+    env = {**voice_server, "ws": ws}
+    failures = []
+    for case in fixture_cases():
+        audio = Path(case["audio"]).read_bytes()
+        body = (await speak(env, audio, context="main.py", line=3, column=7)).json()
+        if body["command"] != case["expect"]["command"] or not body["executed"]:
+            failures.append(f"{case['text']!r}: {body['command']} {body['error']}")
+    assert not failures, "\n".join(failures)
+    assert not repo.head_is_unborn  # "commit with message fix the parser" committed
+
+
 async def test_choose_two_picks_the_second_alternative(
     voice_server: dict[str, Any], tmp_path: Path
 ) -> None:
