@@ -7,9 +7,11 @@
                      voice:command    {workspace, ...result}  (see VoiceResult)
                      editor:command   {workspace, command, args}
 
-An utterance ends at `voice:end` or when the server hears 0.7 s of quiet after speech
-(an energy detector with an adaptive noise floor; the recogniser then trims with Silero
-VAD). Audio beyond 30 s per utterance is refused.
+`voice:start` needs the viewer role in the workspace; `context` is the current file and
+`line` / `column` the cursor (see voice/cursor.py). An utterance ends at `voice:end` or
+when the server hears 0.7 s of quiet after speech (an energy detector with an adaptive
+noise floor; the recogniser then trims with Silero VAD). Audio beyond 30 s per utterance
+is refused.
 """
 
 from __future__ import annotations
