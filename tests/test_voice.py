@@ -296,29 +296,45 @@ async def test_choose_two_picks_the_second_alternative(
     )
 
 
-async def test_socketio_streaming_round_trip(voice_server: dict[str, Any]) -> None:
-    nexus: RunningServer = voice_server["nexus"]
-    client = await nexus.socket(voice_server["owner"])
+async def stream(env: dict[str, Any], wav: Path, **start: Any) -> tuple[list[Any], list[Any]]:
+    """Stream a WAV file over Socket.IO in 200 ms chunks, then 1 s of quiet, and wait for
+    the server to end the utterance by itself: (transcripts, commands) it sent."""
+    import soundfile
+
+    nexus: RunningServer = env["nexus"]
+    client = await nexus.socket(env["owner"])
     events: dict[str, list[Any]] = {"voice:transcript": [], "voice:command": []}
     for name, seen in events.items():
         client.on(name, seen.append)
     try:
-        ws_id = voice_server["ws"]["id"]
-        ack = await client.call("voice:start", {"workspace": ws_id, "dry_run": True})
+        ack = await client.call("voice:start", {"workspace": env["ws"]["id"], **start})
         assert ack["ok"], ack
-        import soundfile
-
-        data, _ = soundfile.read(str(FIXTURES / "12_run_the_tests.wav"), dtype="int16")
-        pcm = data.astype("<i2").tobytes() + bytes(16_000 * 2)  # then 1 s of quiet
-        for start in range(0, len(pcm), 6400):  # 200 ms chunks
-            await client.emit("voice:chunk", pcm[start : start + 6400])
+        data, _ = soundfile.read(str(wav), dtype="int16")
+        pcm = data.astype("<i2").tobytes() + bytes(16_000 * 2)
+        for offset in range(0, len(pcm), 6400):
+            await client.emit("voice:chunk", pcm[offset : offset + 6400])
         async with asyncio.timeout(20):
             while not events["voice:command"]:
                 await asyncio.sleep(0.02)
-        command = events["voice:command"][0]
-        assert events["voice:transcript"][0]["transcript"]
-        assert (command["command"], command["args"]) == ("test.run", {})
         end = await client.call("voice:end", {})
         assert end["ok"], end
     finally:
         await client.disconnect()
+    return events["voice:transcript"], events["voice:command"]
+
+
+async def test_socketio_streaming_round_trip(voice_server: dict[str, Any]) -> None:
+    transcripts, commands = await stream(
+        voice_server, FIXTURES / "12_run_the_tests.wav", dry_run=True
+    )
+    assert transcripts[0]["transcript"]
+    assert (commands[0]["command"], commands[0]["args"]) == ("test.run", {})
+
+
+async def test_socketio_streaming_acts_at_the_cursor(voice_server: dict[str, Any]) -> None:
+    _, commands = await stream(
+        voice_server, FIXTURES / "08_go_to_definition.wav", context="main.py", line=3, column=7
+    )
+    command = commands[0]
+    assert (command["command"], command["executed"]) == ("lsp.definition", True), command
+    assert command["result"][0]["path"] == "parser.py"
