@@ -123,14 +123,17 @@ async def _within_commands(
     said = " ".join(normalize(heard.text))
     near: dict[str, Candidate] = {}
     for h in within:
+        held = " ".join(normalize(h.text))
+        # a near match is new evidence only if holding the words changed them
+        fuzzy_ok = held != said and h.logprob >= heard.logprob
         for c in parse(h.text, vocab):
             if c.args or c.command == CHAT or c.score < NEAR_SCORE:
                 continue
             c.transcript = heard.text
             if (
                 h.logprob >= heard.logprob - WITHIN_MARGIN
-                and fuzz.ratio(said, " ".join(normalize(h.text))) >= WITHIN_SIMILAR
-                and (c.score >= 1.0 or (c.score >= WITHIN_FUZZY and h.logprob >= heard.logprob))
+                and fuzz.ratio(said, held) >= WITHIN_SIMILAR
+                and (c.score >= 1.0 or (c.score >= WITHIN_FUZZY and fuzzy_ok))
             ):
                 c.score = 1.0
                 return [c, *(other for other in candidates if other.key != c.key)], []
