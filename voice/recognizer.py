@@ -5,8 +5,10 @@ When no hypothesis says a command exactly, whisper decodes once more held to the
 of the argument-free commands (every other token suppressed): it then hears "undo it"
 where it freely heard "undo at", at the cost of one more decoder pass. If that does not
 settle it either, rescoring asks the decoder how likely each candidate's wording is
-for this audio (forced alignment gives per-token probabilities): the top candidates and
-each argument-free command's phrasing nearest to what was heard.
+for this audio (forced alignment gives per-token probabilities): the top candidates, the
+commands the held decode came near, and each argument-free command's phrasing nearest to
+what was heard. A wording wins only if it is nearly as likely as what was heard, so a
+question stays a question.
 
 Arguments get a second look when whisper was unsure of them (low log-probability,
 hypotheses that disagree, a transcript that repeats itself, a case style that is not
@@ -45,7 +47,8 @@ RULE_BY_COMMAND = {rule.command: rule for rule in RULES}
 NEAR_PHRASING = 55  # rapidfuzz ratio: a phrasing this close to what was heard is scored
 # Decoding held to the commands' words: a hypothesis that says a command exactly wins if
 # whisper found it at most this much less likely (mean log-probability per token) than
-# what it heard freely; a near match ("do that", "start the me bug") must be as likely.
+# what it heard freely; a near match ("do that", "start the me bug") must be as likely,
+# and differ from what was heard.
 WITHIN_MARGIN = 0.3
 WITHIN_FUZZY = 0.8
 WITHIN_SIMILAR = 50  # rapidfuzz ratio to what was heard: "thanks" is not "fix"
