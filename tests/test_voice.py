@@ -25,6 +25,10 @@ from tests._voice_cases import (
 )
 from tests.conftest import RunningServer, make_settings, serve
 
+# Without them the generated voices cannot be made: CI installs both (make system-deps).
+needs_speech_synthesis = pytest.mark.skipif(
+    not tools_available(), reason="espeak-ng and sox are needed (make system-deps)"
+)
 needs_fixtures = pytest.mark.skipif(
     not (FIXTURES / "cases.json").is_file(),
     reason="voice fixtures not found beside the repository (../shared/fixtures/voice)",
@@ -104,7 +108,7 @@ async def test_fixtures_are_recognised(voice_server: dict[str, Any]) -> None:
     assert exact >= 0.95, f"{exact:.0%} exact; failures:\n" + "\n".join(failures)
 
 
-@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
+@needs_speech_synthesis
 @pytest.mark.xfail(
     strict=True,
     reason="the goal is 95%; tiny.en gets 54 of these 58 right (93.1%): the misses are "
@@ -117,7 +121,7 @@ async def test_other_voices_speeds_and_noise(voice_server: dict[str, Any], tmp_p
     assert exact >= 0.95, f"{exact:.0%} exact; failures:\n" + "\n".join(failures)
 
 
-@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
+@needs_speech_synthesis
 async def test_speech_that_is_not_a_command_goes_to_the_assistant(
     voice_server: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -132,7 +136,7 @@ async def test_speech_that_is_not_a_command_goes_to_the_assistant(
     assert 'nexus_voice_recognition_stage_total{stage="guessed"}' in scraped
 
 
-@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
+@needs_speech_synthesis
 async def test_a_misheard_command_is_found_by_the_decode_held_to_commands(
     voice_server: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -143,7 +147,7 @@ async def test_a_misheard_command_is_found_by_the_decode_held_to_commands(
     assert (body["command"], body["stage"]) == ("editor.undo", "held"), body
 
 
-@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
+@needs_speech_synthesis
 async def test_a_spoken_name_is_heard_as_a_name(
     voice_server: dict[str, Any], tmp_path: Path
 ) -> None:
@@ -285,7 +289,6 @@ async def test_choose_two_picks_the_second_alternative(
     assert len(alternatives) >= 2
     if not tools_available():
         pytest.skip("espeak-ng is needed to say 'choose two'")
-    from tests._voice_cases import synthesize
 
     choose = synthesize("choose two", "en-us", 150, 0.0, tmp_path / "choose.wav")
     second = (await speak(voice_server, choose.read_bytes(), dry_run="true")).json()

@@ -42,7 +42,8 @@ def place(command: str, args: dict[str, Any], cursor: Cursor) -> dict[str, Any]:
             here["line"] = cursor.line
         return {**here, **args}
     if command == "ai.generate" and cursor.path is not None:
-        return {"path": cursor.path, **({"line": cursor.line} if cursor.line else {}), **args}
+        line = {} if cursor.line is None else {"line": cursor.line}
+        return {"path": cursor.path, **line, **args}
     if command == "ai.chat" and cursor.path is not None:
         return {"context": {"path": cursor.path, "line": cursor.line}, **args}
     return args

@@ -75,7 +75,8 @@ async def recognize(
     rescore: bool = True,
     bias: bool = True,
 ) -> Recognition:
-    hypotheses = await transcriber.transcribe(audio, vocab.prompt() if bias else "", n=3)
+    prompt = vocab.prompt() if bias else ""
+    hypotheses = await transcriber.transcribe(audio, prompt, n=3)
     if not hypotheses:
         return Recognition("", [], [])
     transcript = hypotheses[0].text
@@ -90,7 +91,7 @@ async def recognize(
     if rescore and not _exact(candidates):
         stage = "held"
         candidates, near = await _within_commands(
-            transcriber, audio, candidates, hypotheses[0], vocab, bias
+            transcriber, audio, candidates, hypotheses[0], vocab, prompt
         )
     if rescore and not _exact(candidates):
         stage = "rescored"
@@ -98,7 +99,7 @@ async def recognize(
     if not _exact(candidates):
         stage = "guessed"
     if rescore and candidates and _slot_uncertain(candidates[0], hypotheses, vocab):
-        candidates = await _refine_slot(transcriber, audio, candidates, vocab, bias)
+        candidates = await _refine_slot(transcriber, audio, candidates, vocab, prompt)
     commands = [c for c in candidates if c.command != CHAT]
     chat = [c for c in candidates if c.command == CHAT][:1]
     ranked = sorted(commands + chat, key=lambda c: -c.score)
@@ -115,29 +116,26 @@ async def _within_commands(
     candidates: list[Candidate],
     heard: Hypothesis,
     vocab: Vocabulary,
-    bias: bool,
+    prompt: str,
 ) -> tuple[list[Candidate], list[Candidate]]:
     """Decode again, held to the words of the argument-free commands. A hypothesis that
     says one of them exactly, nearly as likely as what whisper heard freely, wins.
     Otherwise the commands those hypotheses come near are returned, for rescoring."""
-    within = await transcriber.transcribe_within(
-        audio, vocab.prompt() if bias else "", command_words(), 3
-    )
+    within = await transcriber.transcribe(audio, prompt, 3, within=command_words())
     said = " ".join(normalize(heard.text))
     near: dict[str, Candidate] = {}
     for h in within:
         held = " ".join(normalize(h.text))
+        credible = (
+            h.logprob >= heard.logprob - WITHIN_MARGIN and fuzz.ratio(said, held) >= WITHIN_SIMILAR
+        )
         # a near match is new evidence only if holding the words changed them
-        fuzzy_ok = held != said and h.logprob >= heard.logprob
+        near_ok = held != said and h.logprob >= heard.logprob
         for c in parse(h.text, vocab):
             if c.args or c.command == CHAT or c.score < NEAR_SCORE:
                 continue
             c.transcript = heard.text
-            if (
-                h.logprob >= heard.logprob - WITHIN_MARGIN
-                and fuzz.ratio(said, held) >= WITHIN_SIMILAR
-                and (c.score >= 1.0 or (c.score >= WITHIN_FUZZY and fuzzy_ok))
-            ):
+            if credible and (c.score >= 1.0 or (c.score >= WITHIN_FUZZY and near_ok)):
                 c.score = 1.0
                 return [c, *(other for other in candidates if other.key != c.key)], []
             c.score = NEAR_SCORE  # evidence only once the audio rescoring agrees
@@ -262,7 +260,7 @@ async def _refine_slot(
     audio: np.ndarray,
     candidates: list[Candidate],
     vocab: Vocabulary,
-    bias: bool,
+    prompt: str,
 ) -> list[Candidate]:
     """Decode again with the command's words forced as the start: whisper hears the
     argument better once it knows the command (a spoken case style is settled against
@@ -273,7 +271,7 @@ async def _refine_slot(
     if rule.kind == "identifier":
         prefix = await _case_prefix(transcriber, audio, top)
     n = NAME_HYPOTHESES if rule.kind == "identifier" else 3
-    again = await transcriber.transcribe(audio, vocab.prompt() if bias else "", n, prefix)
+    again = await transcriber.transcribe(audio, prompt, n, prefix)
     if rule.kind == "identifier":
         again.sort(key=lambda h: -(h.logprob - NOT_A_NAME_PENALTY * _pronouns(h.text, prefix)))
     for h in again:

@@ -138,23 +138,22 @@ class Transcriber:
     # -- decoding ----------------------------------------------------------------
 
     async def transcribe(
-        self, audio: np.ndarray, prompt: str, n: int = 3, prefix: str = ""
+        self,
+        audio: np.ndarray,
+        prompt: str,
+        n: int = 3,
+        prefix: str = "",
+        within: frozenset[str] | None = None,
     ) -> list[Hypothesis]:
-        """`n` hypotheses; with `prefix`, whisper is made to start with those words (and
-        the returned texts start with them), which conditions what it hears after."""
+        """`n` hypotheses. With `prefix`, whisper is made to start with those words (and
+        the returned texts start with them), which conditions what it hears after. With
+        `within`, it may use only those words (any capitalisation) and punctuation: held
+        to the commands' words it hears "undo it" where it freely heard "undo at"."""
         async with self._slots:
-            return await asyncio.to_thread(self._decode, audio, prompt, n, prefix)
-
-    async def transcribe_within(
-        self, audio: np.ndarray, prompt: str, words: frozenset[str], n: int = 3
-    ) -> list[Hypothesis]:
-        """`n` hypotheses made only of `words` (in any capitalisation) and punctuation:
-        decoding held to a command vocabulary hears "save" where free decoding hears
-        "dame", and costs one more decoder pass over the same encoder output."""
-        async with self._slots:
-            return await asyncio.to_thread(self._decode, audio, prompt, n, "", words)
+            return await asyncio.to_thread(self._decode, audio, prompt, n, prefix, within)
 
     def _suppress_all_but(self, words: frozenset[str]) -> list[int]:
+        """Every token id outside `words`, computed once per vocabulary."""
         cached = self._suppressed.get(words)
         if cached is None:
             tokenizer = self._tokenizer
