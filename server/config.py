@@ -90,6 +90,12 @@ class Settings(BaseSettings):
         gt=0,
         description="A terminal with no attached client and no output for this long is closed.",
     )
+    debug_max_sessions: int = Field(
+        8, ge=1, description="Programs being debugged at once on this node (one per workspace)."
+    )
+    debug_idle_seconds: float = Field(
+        1800.0, gt=0, description="A debug session nobody has driven for this long is ended."
+    )
     terminal_max_input_bytes: int = Field(
         64 * 1024, ge=16, le=1024 * 1024, description="Largest `terminal:input` message."
     )

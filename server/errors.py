@@ -69,6 +69,13 @@ class Timeout(NexusError):
     code = "timeout"
 
 
+class Unavailable(NexusError):
+    """A helper process (a debugger, a model) could not be started or is at capacity."""
+
+    status = 503
+    code = "unavailable"
+
+
 class InternalError(NexusError):
     status = 500
     code = "internal"

@@ -22,6 +22,7 @@ from server.collab.rooms import Rooms
 from server.collab.store import DocumentStore
 from server.config import Settings
 from server.core import CommandRegistry, ConsciousnessCore
+from server.debug import DebugSessions, register_debug_commands
 from server.hub.presence import MemoryPresence, create_presence
 from server.models import User
 from server.storage import AuditLog, TokenStore, UserStore, WorkspaceStore, create_engine, migrate
@@ -55,6 +56,7 @@ class Services:
     registry: CommandRegistry
     rooms: Rooms
     terminals: TerminalManager
+    debug: DebugSessions
     watchers: WorkspaceWatchers
     files: WorkspaceFiles
     admin: User
@@ -106,6 +108,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         terminals = TerminalManager(settings)
         await terminals.start()
         stack.push_async_callback(terminals.close)  # closed first: no process outlives us
+        debug = DebugSessions(
+            bus,
+            max_sessions=settings.debug_max_sessions,
+            idle_seconds=settings.debug_idle_seconds,
+        )
+        await debug.start()
+        stack.push_async_callback(debug.close)
+        register_debug_commands(registry)
         register_file_commands(registry)
         register_search_commands(registry)
         register_git_commands(registry)
@@ -150,6 +160,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             registry=registry,
             rooms=rooms,
             terminals=terminals,
+            debug=debug,
             watchers=watchers,
             files=WorkspaceFiles(rooms, watchers, settings.files_max_upload_bytes),
             admin=admin,

@@ -251,16 +251,20 @@ async def test_spoken_commands_act_where_the_speaker_is(voice_server: dict[str, 
 
 async def test_every_command_the_fixtures_speak_runs(voice_server: dict[str, Any]) -> None:
     """Not a dry run: each fixture, spoken at a cursor in a workspace that is a git
-    repository with tests, runs through the registry (editor and debugger actions go to
-    the speaker's editor sessions; with no model provider configured, the AI commands
-    answer how to configure one)."""
+    repository with tests, runs through the registry (editor actions go to the speaker's
+    editor sessions; the debugger runs main.py for real; with no model provider
+    configured, the AI commands answer how to configure one)."""
     import pygit2
 
     nexus: RunningServer = voice_server["nexus"]
-    ws = await nexus.create_workspace(voice_server["owner"], "runs")
+    owner = voice_server["owner"]
+    ws = await nexus.create_workspace(owner, "runs")
     root = Path(ws["path"])
     for name, text in WORKSPACE_FILES.items():
         (root / name).write_text(text)
+    # main.py as the other tests have it, then enough lines for "a breakpoint on line thirty"
+    steps = "".join(f"step_{n} = {n}\n" for n in range(4, 30))
+    (root / "main.py").write_text(WORKSPACE_FILES["main.py"] + steps + "print(step_29)\n")
     (root / "tests").mkdir()
     (root / "tests" / "test_parser.py").write_text(
         "from parser import parse\n\ndef test_parse():\n    assert parse('a b') == ['a', 'b']\n"
@@ -268,15 +272,31 @@ async def test_every_command_the_fixtures_speak_runs(voice_server: dict[str, Any
     repo = pygit2.init_repository(str(root))
     repo.index.add_all()
     repo.index.write()
+    # a breakpoint on the cursor's line, set beforehand as in the editor's gutter
+    response = await nexus.http.post(
+        "/api/v1/commands/debug.toggleBreakpoint",
+        json={"workspace": ws["id"], "args": {"path": "main.py", "line": 3}},
+        headers=nexus.headers(owner),
+    )
+    assert response.status_code == 200, response.text
     env = {**voice_server, "ws": ws}
     failures = []
+    debugged = []
     for case in fixture_cases():
         audio = Path(case["audio"]).read_bytes()
         body = (await speak(env, audio, context="main.py", line=3, column=7)).json()
         if body["command"] != case["expect"]["command"] or not body["executed"]:
             failures.append(f"{case['text']!r}: {body['command']} {body['error']}")
+        elif body["command"] in ("debug.start", "debug.stepOver", "debug.continue", "debug.stop"):
+            state = body["result"]
+            debugged.append(
+                (state["status"], state["frames"][0]["line"] if state["frames"] else None)
+            )
     assert not failures, "\n".join(failures)
     assert not repo.head_is_unborn  # "commit with message fix the parser" committed
+    # start: paused at the breakpoint; step over: the next line; continue: the spoken
+    # breakpoint on line thirty; stop: ended
+    assert debugged == [("paused", 3), ("paused", 4), ("paused", 30), ("ended", None)]
 
 
 async def test_choose_two_picks_the_second_alternative(

@@ -1,7 +1,8 @@
 """Where the speaker is in the editor, and how a spoken command takes its place from it:
 "go to definition" and "rename this to …" act at the cursor, "format this file",
-"run this file", "explain this" and "fix this" on the current file. The browser sends the
-place with the audio; the spoken words never carry it."""
+"run this file", "start debugging", "explain this" and "fix this" on the current file,
+and a spoken breakpoint goes in the current file. The browser sends the place with the
+audio; the spoken words never carry it."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.errors import InvalidInput
 
 AT_CURSOR = frozenset({"lsp.definition", "lsp.references", "lsp.hover", "lsp.rename"})
-ON_FILE = frozenset({"editor.format", "file.run"})
+ON_FILE = frozenset({"editor.format", "file.run", "debug.start"})
 ON_CODE = frozenset({"ai.explain", "ai.fix"})  # the file, and the cursor line when known
 
 
@@ -41,6 +42,8 @@ def place(command: str, args: dict[str, Any], cursor: Cursor) -> dict[str, Any]:
         if command in ON_CODE and cursor.line is not None:
             here["line"] = cursor.line
         return {**here, **args}
+    if command == "debug.toggleBreakpoint" and cursor.path is not None:
+        return {"path": cursor.path, **args}  # without one: where the program is paused
     if command == "ai.generate" and cursor.path is not None:
         line = {} if cursor.line is None else {"line": cursor.line}
         return {"path": cursor.path, **line, **args}

@@ -1,5 +1,5 @@
-"""Editor and debugger actions that live in the browser: registered (only where nobody
-else registered the id) as commands that send `editor:command {command, args}` to the
+"""Editor actions that live in the browser: registered (only where nobody else
+registered the id) as commands that send `editor:command {command, args}` to the
 caller's own editor sessions in the workspace. `editor.save` also writes the open
 documents to disk, so a spoken "save" is durable even with no editor connected."""
 
@@ -44,13 +44,6 @@ EDITOR_ACTIONS: dict[str, tuple[str, Role, type[BaseModel] | None]] = {
     "editor.redo": ("Redo", Role.editor, None),
     "editor.gotoLine": ("Go to line", Role.viewer, LineArgs),
     "editor.toggleComment": ("Toggle comment", Role.editor, None),
-    "debug.start": ("Start debugging", Role.editor, None),
-    "debug.stop": ("Stop debugging", Role.editor, None),
-    "debug.continue": ("Continue", Role.editor, None),
-    "debug.stepOver": ("Step over", Role.editor, None),
-    "debug.stepInto": ("Step into", Role.editor, None),
-    "debug.stepOut": ("Step out", Role.editor, None),
-    "debug.toggleBreakpoint": ("Toggle breakpoint", Role.editor, LineArgs),
 }
 
 

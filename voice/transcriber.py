@@ -22,15 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from server.errors import NexusError, Timeout
+from server.errors import Timeout, Unavailable
 from voice import metrics
 from voice.audio import SAMPLE_RATE
 
 
-class VoiceUnavailable(NexusError):
+class VoiceUnavailable(Unavailable):
     """The speech model failed to load (a bad NEXUS_WHISPER_MODEL, say)."""
 
-    status = 503
     code = "voice_unavailable"
 
 

@@ -31,11 +31,10 @@ from server.ai.messages import (
 )
 from server.ai.providers import Provider, ProviderError
 from server.ai.router import ModelRef, NoModel, Router, Tier
-from server.errors import NexusError
+from server.errors import Unavailable
 
 
-class AiUnavailable(NexusError):
-    status = 503
+class AiUnavailable(Unavailable):
     code = "ai_unavailable"
 
 

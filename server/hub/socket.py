@@ -33,6 +33,7 @@ from server.bus import Envelope, Subscription
 from server.collab.socketio import SocketDocuments
 from server.config import Settings
 from server.core import CommandIntent, describe_validation_error
+from server.debug import DebugChanged, DebugOutput
 from server.errors import Forbidden, InternalError, InvalidInput, NexusError, Unauthorized
 from server.hub._events import BroadcastPayload, ExecutePayload, WorkspaceRef
 from server.hub.presence import PresenceChanged, PresenceEntry
@@ -124,6 +125,7 @@ class Hub:
             ),
             services.bus.subscribe("workspace.*.files", self._files_changed, name="hub.files"),
             services.bus.subscribe("workspace.*.git", self._git_changed, name="hub.git"),
+            services.bus.subscribe("workspace.*.debug", self._debug_changed, name="hub.debug"),
         ]
         self._ai.attach(services)
 
@@ -361,3 +363,20 @@ class Hub:
             return
         payload = {"workspace": change.workspace_id, **change.model_dump(exclude={"workspace_id"})}
         await self.sio.emit("git:changed", payload, room=room(change.workspace_id))
+
+    async def _debug_changed(self, envelope: Envelope) -> None:
+        """Show every collaborator where the debugged program is and what it printed.
+        Only the node running the session emits; the Socket.IO manager reaches the rest."""
+        event = envelope.event
+        if envelope.origin != self.services.node_id:
+            return
+        if isinstance(event, DebugChanged):
+            payload = event.state.model_dump(mode="json")
+            await self.sio.emit("debug:state", payload, room=room(event.workspace_id))
+        elif isinstance(event, DebugOutput):
+            payload = {
+                "workspace": event.workspace_id,
+                "category": event.category,
+                "output": event.output,
+            }
+            await self.sio.emit("debug:output", payload, room=room(event.workspace_id))

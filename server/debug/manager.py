@@ -1,0 +1,165 @@
+"""Every debug session on this node: one per workspace, shared by its collaborators (as
+in a pair-debugging session), with the workspace's breakpoints kept between sessions.
+
+State changes and program output are announced on the bus (`workspace.<id>.debug`), which
+the hub forwards to the workspace's browsers as `debug:state` and `debug:output`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from pathlib import Path
+
+from server.bus import Bus, Event
+from server.debug._dap import AdapterError
+from server.debug.session import DebugSession, DebugState
+from server.errors import Conflict, InvalidInput, NotFound, Unavailable
+
+log = logging.getLogger(__name__)
+
+
+class DebugChanged(Event):
+    """A workspace's debug session started, paused, resumed or ended."""
+
+    workspace_id: str
+    state: DebugState
+
+
+class DebugOutput(Event):
+    """Text the debugged program wrote (stdout or stderr)."""
+
+    workspace_id: str
+    category: str
+    output: str
+
+
+class DebugSessions:
+    def __init__(
+        self,
+        bus: Bus,
+        *,
+        max_sessions: int = 8,
+        idle_seconds: float = 1800.0,
+        start_timeout: float = 20.0,
+        start_settle_seconds: float = 2.0,
+        settle_seconds: float = 10.0,
+    ) -> None:
+        self.bus = bus
+        self.max_sessions = max_sessions
+        self.idle_seconds = idle_seconds
+        self.start_timeout = start_timeout
+        self.start_settle_seconds = start_settle_seconds
+        self.settle_seconds = settle_seconds
+        self.sessions: dict[str, DebugSession] = {}
+        self.breakpoints: dict[str, dict[str, set[int]]] = {}  # workspace → path → lines
+        self._culler: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._culler = asyncio.create_task(self._cull_idle())
+
+    async def close(self) -> None:
+        """Shutdown: end every session, so no program or adapter outlives the server."""
+        if self._culler is not None:
+            self._culler.cancel()
+        sessions, self.sessions = list(self.sessions.values()), {}
+        await asyncio.gather(*(s.close("the server stopped") for s in sessions))
+
+    def get(self, workspace_id: str) -> DebugSession:
+        session = self.sessions.get(workspace_id)
+        if session is None or session.ended:
+            raise NotFound("no program is being debugged in this workspace: start debugging first")
+        return session
+
+    async def launch(self, workspace_id: str, root: Path, program: str, user: str) -> DebugState:
+        """Start debugging `program` (relative to `root`); returns the state once it
+        pauses or ends, or after two seconds of running (a server, say: collaborators
+        follow it through `debug:state`)."""
+        current = self.sessions.get(workspace_id)
+        if current is not None and not current.ended:
+            raise Conflict(
+                f"{current.state.started_by} is already debugging {current.state.program} "
+                "here: stop debugging first"
+            )
+        live = sum(not s.ended for s in self.sessions.values())
+        if live >= self.max_sessions:
+            raise Unavailable("too many debug sessions on this server; try again later")
+        session = DebugSession(
+            workspace_id, root, program, user, announce=self._announce, output=self._output
+        )
+        self.sessions[workspace_id] = session
+        try:
+            await session.start(self.breakpoints.get(workspace_id, {}), timeout=self.start_timeout)
+        except (AdapterError, TimeoutError, OSError) as exc:
+            await session.close("the debugger did not start")
+            raise Unavailable(f"the debugger did not start: {exc}") from None
+        return await session.settled(self.start_settle_seconds)
+
+    async def resume(self, workspace_id: str, action: str) -> DebugState:
+        session = self.get(workspace_id)
+        async with session.lock:
+            try:
+                return await session.resume(action, settle=self.settle_seconds)
+            except AdapterError as exc:
+                raise Conflict(str(exc)) from None
+
+    async def stop(self, workspace_id: str) -> DebugState:
+        session = self.get(workspace_id)
+        async with session.lock:
+            return await session.close()
+
+    async def toggle_breakpoint(self, workspace_id: str, path: str, line: int) -> bool:
+        """Set the breakpoint if there is none at that line, else clear it; the live
+        session, if any, gets the file's new set at once. Returns whether it is set."""
+        lines = self.breakpoints.setdefault(workspace_id, {}).setdefault(path, set())
+        now_set = line not in lines
+        if now_set:
+            lines.add(line)
+        else:
+            lines.discard(line)
+        session = self.sessions.get(workspace_id)
+        if session is not None and not session.ended:
+            try:
+                await session.set_breakpoints(path, lines)
+            except (AdapterError, TimeoutError) as exc:
+                raise Unavailable(f"the debugger did not take the breakpoint: {exc}") from None
+        return now_set
+
+    def listed(self, workspace_id: str) -> dict[str, list[int]]:
+        """The workspace's breakpoints, by file, in line order."""
+        files = self.breakpoints.get(workspace_id, {})
+        return {path: sorted(lines) for path, lines in sorted(files.items()) if lines}
+
+    def paused_file(self, workspace_id: str) -> str:
+        """The file the paused program is in: where a breakpoint goes when none is named."""
+        session = self.sessions.get(workspace_id)
+        if session is not None and session.state.frames and session.state.frames[0].path:
+            return session.state.frames[0].path
+        raise InvalidInput("path: say which file the breakpoint goes in (no program is paused)")
+
+    async def _announce(self, session: DebugSession) -> None:
+        state = session.state
+        await self.bus.publish(
+            f"workspace.{state.workspace}.debug",
+            DebugChanged(workspace_id=state.workspace, state=state),
+        )
+
+    async def _output(self, session: DebugSession, category: str, text: str) -> None:
+        await self.bus.publish(
+            f"workspace.{session.state.workspace}.debug",
+            DebugOutput(workspace_id=session.state.workspace, category=category, output=text),
+        )
+
+    async def _cull_idle(self) -> None:
+        while True:
+            await asyncio.sleep(min(60.0, self.idle_seconds / 4))
+            now = time.monotonic()
+            for workspace_id, session in list(self.sessions.items()):
+                if session.ended:
+                    self.sessions.pop(workspace_id, None)
+                elif now - session.last_used > self.idle_seconds:
+                    log.info("ending idle debug session in %s", workspace_id)
+                    with contextlib.suppress(Exception):
+                        await session.close("idle")

@@ -1,0 +1,174 @@
+"""The debugger bridge with real debugpy through a real server: breakpoints, stepping,
+variables, what collaborators see, roles, bad input, and that no process is left."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from tests.conftest import RunningServer, make_settings, serve
+
+PROGRAM = """\
+def add(a, b):
+    total = a + b
+    return total
+
+
+x = add(1, 2)
+print("first", x)
+y = add(x, 3)
+print("second", y)
+"""
+
+
+async def run(nexus: RunningServer, token: str, ws: str, command: str, **args: Any) -> Any:
+    response = await nexus.http.post(
+        f"/api/v1/commands/{command}",
+        json={"workspace": ws, "args": args},
+        headers=nexus.headers(token),
+        timeout=30,
+    )
+    return response
+
+
+async def ok(nexus: RunningServer, token: str, ws: str, command: str, **args: Any) -> Any:
+    response = await run(nexus, token, ws, command, **args)
+    assert response.status_code == 200, response.text
+    return response.json()["result"]
+
+
+async def workspace(nexus: RunningServer, files: dict[str, str]) -> tuple[str, str, Path]:
+    """A user "ada" and her workspace holding `files`: (token, workspace id, folder)."""
+    owner = await nexus.create_user("ada")
+    ws = await nexus.create_workspace(owner, "dbg")
+    root = Path(ws["path"])
+    for name, text in files.items():
+        (root / name).write_text(text)
+    return owner, ws["id"], root
+
+
+LOOP = "import time\nwhile True:\n    time.sleep(0.05)\n"
+
+
+def debuggees(root: Path) -> list[psutil.Process]:
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = " ".join(proc.info["cmdline"] or [])
+        if "debugpy" in cmdline and (str(root) in cmdline or "debugpy.adapter" in cmdline):
+            found.append(proc)
+    return found
+
+
+async def test_breakpoints_stepping_and_variables(nexus: RunningServer) -> None:
+    owner, ws_id, _ = await workspace(nexus, {"prog.py": PROGRAM})
+    watcher = await nexus.socket(owner)
+    states: list[dict[str, Any]] = []
+    output: list[str] = []
+    watcher.on("debug:state", states.append)
+    watcher.on("debug:output", lambda data: output.append(data["output"]))
+    joined = await watcher.call("workspace:join", {"workspace": ws_id}, timeout=10)
+    assert joined["ok"], joined
+
+    mark = await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="prog.py", line=2)
+    assert mark["set"] and mark["breakpoints"] == {"prog.py": [2]}
+
+    state = await ok(nexus, owner, ws_id, "debug.start", path="prog.py")
+    assert state["status"] == "paused" and state["reason"] == "breakpoint", state
+    assert [(f["name"], f["path"], f["line"]) for f in state["frames"][:2]] == [
+        ("add", "prog.py", 2),
+        ("<module>", "prog.py", 6),
+    ]
+    assert {v["name"]: v["value"] for v in state["variables"]} == {"a": "1", "b": "2"}
+
+    state = await ok(nexus, owner, ws_id, "debug.stepOver")
+    assert (state["status"], state["frames"][0]["line"]) == ("paused", 3)
+    assert {v["name"]: v["value"] for v in state["variables"]}["total"] == "3"
+
+    state = await ok(nexus, owner, ws_id, "debug.stepOut")
+    assert state["frames"][0]["name"] == "<module>", state
+
+    state = await ok(nexus, owner, ws_id, "debug.continue")  # the second call to add
+    assert (state["status"], state["frames"][0]["line"]) == ("paused", 2)
+    assert {v["name"]: v["value"] for v in state["variables"]} == {"a": "3", "b": "3"}
+
+    # cleared while paused: the running program no longer stops there
+    mark = await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", line=2)
+    assert not mark["set"] and mark["breakpoints"] == {}
+    state = await ok(nexus, owner, ws_id, "debug.continue")
+    assert (state["status"], state["exit_code"]) == ("ended", 0), state
+
+    async with asyncio.timeout(5):
+        while "second 6\n" not in "".join(output):
+            await asyncio.sleep(0.02)
+    assert "".join(output) == "first 3\nsecond 6\n"
+    statuses = [s["status"] for s in states]
+    assert statuses.count("paused") == 4 and statuses[-1] == "ended", statuses
+    await watcher.disconnect()
+
+
+async def test_stop_ends_the_program_and_leaves_no_process(nexus: RunningServer) -> None:
+    owner, ws_id, root = await workspace(nexus, {"loop.py": LOOP})
+    state = await ok(nexus, owner, ws_id, "debug.start", path="loop.py")
+    assert state["status"] in ("running", "starting"), state
+    assert debuggees(root), "the program runs under the debugger"
+
+    again = await run(nexus, owner, ws_id, "debug.start", path="loop.py")
+    assert again.status_code == 409 and "stop debugging first" in again.text
+
+    state = await ok(nexus, owner, ws_id, "debug.stop")
+    assert state["status"] == "ended"
+    async with asyncio.timeout(5):
+        while debuggees(root):
+            await asyncio.sleep(0.05)
+    missing = await run(nexus, owner, ws_id, "debug.stepOver")
+    assert missing.status_code == 404 and "start debugging first" in missing.text
+
+
+async def test_bad_input_and_roles(nexus: RunningServer) -> None:
+    owner, ws_id, root = await workspace(nexus, {"prog.py": PROGRAM, "notes.txt": "hi\n"})
+    viewer = await nexus.create_user("bob")
+    await nexus.add_member(owner, ws_id, "bob", "viewer")
+
+    cases = [
+        ({"path": "../outside.py"}, 403, "inside the workspace"),
+        ({"path": "notes.txt"}, 422, "only Python programs"),
+        ({"path": "missing.py"}, 422, "is not a file"),
+        ({}, 422, "path"),
+    ]
+    for args, status, message in cases:
+        response = await run(nexus, owner, ws_id, "debug.start", **args)
+        assert response.status_code == status and message in response.text, response.text
+
+    refused = await run(nexus, viewer, ws_id, "debug.start", path="prog.py")
+    assert refused.status_code == 403
+    no_file = await run(nexus, owner, ws_id, "debug.toggleBreakpoint", line=3)
+    assert no_file.status_code == 422 and "which file" in no_file.text
+    paused = await run(nexus, owner, ws_id, "debug.continue")
+    assert paused.status_code == 404
+    state = await ok(nexus, viewer, ws_id, "debug.state")  # viewers may watch
+    assert state["status"] == "none"
+    assert not debuggees(root)
+
+
+async def test_an_uncaught_exception_pauses_where_it_was_raised(nexus: RunningServer) -> None:
+    owner, ws_id, _ = await workspace(
+        nexus, {"boom.py": "def f(n):\n    return 10 / n\n\n\nf(0)\n"}
+    )
+    state = await ok(nexus, owner, ws_id, "debug.start", path="boom.py")
+    assert state["status"] == "paused" and state["reason"] == "exception", state
+    assert (state["frames"][0]["name"], state["frames"][0]["line"]) == ("f", 2)
+    assert {v["name"]: v["value"] for v in state["variables"]}["n"] == "0"
+    state = await ok(nexus, owner, ws_id, "debug.stop")
+    assert state["status"] == "ended"
+
+
+async def test_server_shutdown_ends_every_debugged_program(tmp_path: Path) -> None:
+    async with serve(make_settings(tmp_path)) as nexus:
+        owner, ws_id, root = await workspace(nexus, {"loop.py": LOOP})
+        state = await ok(nexus, owner, ws_id, "debug.start", path="loop.py")
+        assert state["status"] == "running", state
+        assert debuggees(root)
+    assert not debuggees(root), "the server stopped: nothing it debugged is left"
