@@ -165,6 +165,16 @@ TERMINAL_STUCK_DETACHED = Counter(
     registry=REGISTRY,
 )
 
+DEBUG_SESSIONS = Gauge(
+    "nexus_debug_sessions", "Programs being debugged on this node.", registry=REGISTRY
+)
+DEBUG_STARTS = Counter(
+    "nexus_debug_starts_total",
+    "Debug sessions asked for, by outcome (started, refused, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
 
 def render() -> bytes:
     return generate_latest(REGISTRY)

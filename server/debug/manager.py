@@ -17,6 +17,7 @@ from server.bus import Bus, Event
 from server.debug._dap import AdapterError
 from server.debug.session import DebugSession, DebugState
 from server.errors import Conflict, InvalidInput, NotFound, Unavailable
+from server.metrics import DEBUG_SESSIONS, DEBUG_STARTS
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +80,14 @@ class DebugSessions:
         follow it through `debug:state`)."""
         current = self.sessions.get(workspace_id)
         if current is not None and not current.ended:
+            DEBUG_STARTS.labels("refused").inc()
             raise Conflict(
                 f"{current.state.started_by} is already debugging {current.state.program} "
                 "here: stop debugging first"
             )
         live = sum(not s.ended for s in self.sessions.values())
         if live >= self.max_sessions:
+            DEBUG_STARTS.labels("refused").inc()
             raise Unavailable("too many debug sessions on this server; try again later")
         session = DebugSession(
             workspace_id, root, program, user, announce=self._announce, output=self._output
@@ -93,8 +96,10 @@ class DebugSessions:
         try:
             await session.start(self.breakpoints.get(workspace_id, {}), timeout=self.start_timeout)
         except (AdapterError, TimeoutError, OSError) as exc:
+            DEBUG_STARTS.labels("failed").inc()
             await session.close("the debugger did not start")
             raise Unavailable(f"the debugger did not start: {exc}") from None
+        DEBUG_STARTS.labels("started").inc()
         return await session.settled(self.start_settle_seconds)
 
     async def resume(self, workspace_id: str, action: str) -> DebugState:
@@ -141,6 +146,7 @@ class DebugSessions:
 
     async def _announce(self, session: DebugSession) -> None:
         state = session.state
+        DEBUG_SESSIONS.set(sum(not s.ended for s in self.sessions.values()))
         await self.bus.publish(
             f"workspace.{state.workspace}.debug",
             DebugChanged(workspace_id=state.workspace, state=state),
