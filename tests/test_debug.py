@@ -172,3 +172,19 @@ async def test_server_shutdown_ends_every_debugged_program(tmp_path: Path) -> No
         assert state["status"] == "running", state
         assert debuggees(root)
     assert not debuggees(root), "the server stopped: nothing it debugged is left"
+
+
+async def test_stop_does_not_wait_for_a_long_continue(nexus: RunningServer) -> None:
+    owner, ws_id, root = await workspace(nexus, {"loop.py": LOOP})
+    await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="loop.py", line=3)
+    state = await ok(nexus, owner, ws_id, "debug.start", path="loop.py")
+    assert (state["status"], state["frames"][0]["line"]) == ("paused", 3)
+    await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="loop.py", line=3)  # cleared
+    running = asyncio.create_task(ok(nexus, owner, ws_id, "debug.continue"))  # loops forever
+    await asyncio.sleep(0.5)
+    started = asyncio.get_running_loop().time()
+    state = await ok(nexus, owner, ws_id, "debug.stop")
+    assert state["status"] == "ended"
+    assert asyncio.get_running_loop().time() - started < 5
+    assert (await running)["status"] == "ended"
+    assert not debuggees(root)

@@ -103,17 +103,13 @@ class DebugSessions:
         return await session.settled(self.start_settle_seconds)
 
     async def resume(self, workspace_id: str, action: str) -> DebugState:
-        session = self.get(workspace_id)
-        async with session.lock:
-            try:
-                return await session.resume(action, settle=self.settle_seconds)
-            except AdapterError as exc:
-                raise Conflict(str(exc)) from None
+        try:
+            return await self.get(workspace_id).resume(action, settle=self.settle_seconds)
+        except AdapterError as exc:
+            raise Conflict(str(exc)) from None
 
     async def stop(self, workspace_id: str) -> DebugState:
-        session = self.get(workspace_id)
-        async with session.lock:
-            return await session.close()
+        return await self.get(workspace_id).close()
 
     async def toggle_breakpoint(self, workspace_id: str, path: str, line: int) -> bool:
         """Set the breakpoint if there is none at that line, else clear it; the live

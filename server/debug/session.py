@@ -87,7 +87,7 @@ class DebugSession:
             status=DebugStatus.starting,
         )
         self.last_used = time.monotonic()
-        self.lock = asyncio.Lock()  # one command at a time
+        self.lock = asyncio.Lock()
         self.output_ring: deque[str] = deque()
         self._output_bytes = 0
         self._announce = announce
@@ -154,11 +154,12 @@ class DebugSession:
         """`continue`, `next`, `stepIn` or `stepOut`; then wait up to `settle` seconds for
         the program to pause or end, and return the state (still running if it did not)."""
         self.last_used = time.monotonic()
-        if self.state.status is not DebugStatus.paused or self._thread_id is None:
-            raise AdapterError(f"the program is {self.state.status.value}, not paused")
-        await self._set(status=DebugStatus.running, reason=None, frames=[], variables=[])
-        await self._client.request(action, {"threadId": self._thread_id})
-        return await self.settled(settle)
+        async with self.lock:  # two people saying "step over" at once step once each
+            if self.state.status is not DebugStatus.paused or self._thread_id is None:
+                raise AdapterError(f"the program is {self.state.status.value}, not paused")
+            await self._set(status=DebugStatus.running, reason=None, frames=[], variables=[])
+            await self._client.request(action, {"threadId": self._thread_id})
+        return await self.settled(settle)  # unlocked: "stop" need not wait for a long run
 
     async def settled(self, timeout: float) -> DebugState:
         """The state once the program is paused or ended, or as it is after `timeout`."""
