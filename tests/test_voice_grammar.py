@@ -83,6 +83,11 @@ def test_a_spoken_command_takes_its_place_from_the_editor() -> None:
     assert place("ai.fix", {}, here) == {"path": "app/main.py", "line": 12}
     assert place("editor.format", {}, here) == {"path": "app/main.py"}
     assert place("ai.chat", {"text": "why"}, here)["context"] == {"path": "app/main.py", "line": 12}
-    assert place("debug.toggleBreakpoint", {"line": 30}, here) == {"line": 30}
+    assert place("debug.start", {}, here) == {"path": "app/main.py"}
+    assert place("debug.toggleBreakpoint", {"line": 30}, here) == {
+        "path": "app/main.py",
+        "line": 30,
+    }
+    assert place("debug.toggleBreakpoint", {"line": 30}, Cursor()) == {"line": 30}
     with pytest.raises(InvalidInput, match="send its path"):
         place("file.run", {}, Cursor())

@@ -33,7 +33,7 @@ from server.bus import Envelope, Subscription
 from server.collab.socketio import SocketDocuments
 from server.config import Settings
 from server.core import CommandIntent, describe_validation_error
-from server.debug import DebugChanged, DebugOutput
+from server.debug.manager import DebugChanged, DebugOutput
 from server.errors import Forbidden, InternalError, InvalidInput, NexusError, Unauthorized
 from server.hub._events import BroadcastPayload, ExecutePayload, WorkspaceRef
 from server.hub.presence import PresenceChanged, PresenceEntry
