@@ -68,6 +68,7 @@ bench: install-test
 	$(BIN)/python bench/terminal.py
 	$(BIN)/python bench/search.py
 	$(BIN)/python bench/lsp.py
+	$(BIN)/python bench/debug.py
 	$(BIN)/python bench/ai.py
 	$(BIN)/python bench/voice.py
 
