@@ -26,7 +26,7 @@ from voice.commands_table import (
     SOUNDS_LIKE,
     Rule,
 )
-from voice.numbers import ordinal, parse_number
+from voice.numbers import SCALES, TENS, UNITS, ordinal, parse_number
 from voice.spoken import identifier, path
 
 CHAT = "ai.chat"
@@ -365,6 +365,30 @@ def command_words() -> frozenset[str]:
     """Every word of the commands said without an argument: the vocabulary that
     constrained decoding holds whisper to."""
     return frozenset(w for v in variants() if not v.has_slot for w in v.words)
+
+
+@functools.cache
+def number_command_words() -> frozenset[str]:
+    """The words of the commands that take a number, and the number words: a closed
+    vocabulary too, which decoding can be held to like `command_words`."""
+    words = {w for v in variants() if v.rule.kind == "number" for w in v.words}
+    return frozenset(words | set(UNITS) | set(TENS) | set(SCALES) | {"and"})
+
+
+@functools.cache
+def one_word_wordings() -> tuple[Variant, ...]:
+    """The argument-free commands said in one word ("save", "undo"), one per wording."""
+    seen: dict[str, Variant] = {}
+    for v in variants():
+        if not v.has_slot and len(v.words) == 1:
+            seen.setdefault(v.text, v)
+    return tuple(seen.values())
+
+
+@functools.cache
+def number_literals() -> frozenset[str]:
+    """The wordings of the commands that take a number, before the number."""
+    return frozenset(v.text for v in variants() if v.rule.kind == "number")
 
 
 def merge(lists: Iterable[list[Candidate]]) -> list[Candidate]:

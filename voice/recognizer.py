@@ -3,12 +3,17 @@ against the audio when the words alone do not settle it.
 
 When no hypothesis says a command exactly, whisper decodes once more held to the words
 of the argument-free commands (every other token suppressed): it then hears "undo it"
-where it freely heard "undo at", at the cost of one more decoder pass. If that does not
+where it freely heard "undo at", at the cost of one more decoder pass. Commands that take a
+number get the same second chance (numbers are a closed vocabulary too): held to those
+commands' words and the number words, whisper hears "toggle break, put on line thirty"
+where it freely heard "total break point online survey". If that does not
 settle it either, rescoring asks the decoder how likely each candidate's wording is
 for this audio (forced alignment gives per-token probabilities): the top candidates, the
 commands the held decode came near, and each argument-free command's phrasing nearest to
 what was heard. A wording wins only if it is nearly as likely as what was heard, so a
-question stays a question.
+question stays a question. In a short utterance (under a second) every one-word command
+is scored too: there, what was heard ("dame") is too little to find the wording by
+spelling ("save").
 
 Arguments get a second look when whisper was unsure of them (low log-probability,
 hypotheses that disagree, a transcript that repeats itself, a case style that is not
@@ -25,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from rapidfuzz import fuzz
 
+from voice.audio import SAMPLE_RATE
 from voice.commands_table import RULES, Rule
 from voice.grammar import (
     CHAT,
@@ -33,10 +39,14 @@ from voice.grammar import (
     command_words,
     merge,
     normalize,
+    number_command_words,
+    number_literals,
+    one_word_wordings,
     parse,
     readings,
     variants,
 )
+from voice.numbers import SOUNDALIKES, is_number_word, parse_number
 from voice.transcriber import Hypothesis, Transcriber
 
 RESCORE_ACCEPT = 3.25  # at most this much below what was heard (mean log-prob per token)
@@ -54,6 +64,8 @@ WITHIN_FUZZY = 0.8
 WITHIN_SIMILAR = 50  # rapidfuzz ratio to what was heard: "thanks" is not "fix"
 NEAR_SCORE = 0.6  # a held hypothesis this close to a command puts its wording up for rescoring
 NEAR_COMMANDS = 2
+NEAR_NUMBER_COMMAND = 70  # rapidfuzz ratio of what was heard's opening words to such a command's
+SHORT_SECONDS = 1.0  # an utterance this short has every one-word command scored
 
 
 @dataclass
@@ -91,6 +103,10 @@ async def recognize(
     if rescore and not _exact(candidates):
         stage = "held"
         candidates, near = await _within_commands(
+            transcriber, audio, candidates, hypotheses[0], vocab, prompt
+        )
+    if rescore and not _exact(candidates) and _near_number_command(hypotheses):
+        candidates = await _within_numbers(
             transcriber, audio, candidates, hypotheses[0], vocab, prompt
         )
     if rescore and not _exact(candidates):
@@ -143,6 +159,58 @@ async def _within_commands(
     return candidates, list(near.values())[:NEAR_COMMANDS]
 
 
+def _near_number_command(hypotheses: list[Hypothesis]) -> bool:
+    """Whether what was heard opens like a command that takes a number."""
+    for h in hypotheses:
+        for reading in readings(h.text):
+            words = reading.split()
+            for literal in number_literals():
+                n = len(literal.split())
+                if (
+                    len(words) >= n
+                    and fuzz.ratio(" ".join(words[:n]), literal) >= NEAR_NUMBER_COMMAND
+                ):
+                    return True
+    return False
+
+
+async def _within_numbers(
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    candidates: list[Candidate],
+    heard: Hypothesis,
+    vocab: Vocabulary,
+    prompt: str,
+) -> list[Candidate]:
+    """Decode again, held to the words of the commands that take a number and the number
+    words. A hypothesis that says one of them, with the number as all of its last words
+    ("seven to five" is no number), nearly as likely as what was heard, wins."""
+    within = await transcriber.transcribe(audio, prompt, 3, within=number_command_words())
+    said = " ".join(normalize(heard.text))
+    for h in within:
+        held = " ".join(normalize(h.text))
+        if h.logprob < heard.logprob - WITHIN_MARGIN or fuzz.ratio(said, held) < WITHIN_SIMILAR:
+            continue
+        words = normalize(h.text, keep_repeats=True)
+        for c in parse(h.text, vocab):
+            rule = RULE_BY_COMMAND.get(c.command)
+            if rule is None or rule.kind != "number" or c.score < WITHIN_FUZZY:
+                continue
+            tail = c.phrase.split()[len(c.literal.split()) :]
+            before = words[-len(tail) - 1] if len(words) > len(tail) else ""
+            if (
+                words[-len(tail) :] != tail
+                or parse_number(tail) != c.args.get(str(rule.slot))
+                or is_number_word(before)
+                or before in SOUNDALIKES
+            ):
+                continue
+            c.transcript = heard.text
+            c.score = 1.0
+            return [c, *(other for other in candidates if other.key != c.key)]
+    return candidates
+
+
 def _with_hypothesis_penalty(c: Candidate, h: Hypothesis, best: Hypothesis) -> Candidate:
     """Later hypotheses count a little less, by how much less likely whisper found them."""
     c.score += min(0.0, h.logprob - best.logprob) * 0.05
@@ -183,6 +251,12 @@ async def _rescore(
     ]
     for rule, wording in _wordings(hypotheses):
         scored.append((Candidate(rule.command, {}, 0.0, transcript, wording), wording))
+    if len(audio) < SHORT_SECONDS * SAMPLE_RATE:
+        have = {text for _, text in scored}
+        for variant in one_word_wordings():
+            if variant.text not in have:
+                candidate = Candidate(variant.rule.command, {}, 0.0, transcript, variant.text)
+                scored.append((candidate, variant.text))
     if not scored:
         return candidates
     # what whisper heard is scored too: a wording far less likely than that was not said
