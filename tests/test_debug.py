@@ -188,3 +188,38 @@ async def test_stop_does_not_wait_for_a_long_continue(nexus: RunningServer) -> N
     assert asyncio.get_running_loop().time() - started < 5
     assert (await running)["status"] == "ended"
     assert not debuggees(root)
+
+
+async def test_inspect_and_evaluate_while_paused(nexus: RunningServer) -> None:
+    program = 'data = {"k": [1, 2]}\nprint(data)\n'
+    owner, ws_id, _ = await workspace(nexus, {"prog.py": program})
+    viewer = await nexus.create_user("bob")
+    await nexus.add_member(owner, ws_id, "bob", "viewer")
+    await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="prog.py", line=2)
+    state = await ok(nexus, owner, ws_id, "debug.start", path="prog.py")
+    data = next(v for v in state["variables"] if v["name"] == "data")
+    assert data["value"] == "{'k': [1, 2]}" and data["reference"] > 0
+
+    inside = await ok(nexus, viewer, ws_id, "debug.variables", reference=data["reference"])
+    assert any(v["name"] == "'k'" and v["value"] == "[1, 2]" for v in inside), inside
+
+    value = await ok(nexus, owner, ws_id, "debug.evaluate", expression="len(data['k']) * 10")
+    assert (value["value"], value["type"]) == ("20", "int")
+    await ok(nexus, owner, ws_id, "debug.evaluate", expression="data['k'].append(3)")
+    failed = await run(nexus, owner, ws_id, "debug.evaluate", expression="no_such_name")
+    assert failed.status_code == 422 and "NameError" in failed.text, failed.text
+    refused = await run(nexus, viewer, ws_id, "debug.evaluate", expression="1")
+    assert refused.status_code == 403
+
+    output: list[str] = []
+    watcher = await nexus.socket(owner)
+    watcher.on("debug:output", lambda data: output.append(data["output"]))
+    await watcher.call("workspace:join", {"workspace": ws_id}, timeout=10)
+    state = await ok(nexus, owner, ws_id, "debug.continue")
+    assert state["status"] == "ended"
+    async with asyncio.timeout(5):  # the program printed what the console changed
+        while "{'k': [1, 2, 3]}\n" not in "".join(output):
+            await asyncio.sleep(0.02)
+    late = await run(nexus, owner, ws_id, "debug.evaluate", expression="1")
+    assert late.status_code == 404, late.text
+    await watcher.disconnect()

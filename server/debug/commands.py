@@ -9,7 +9,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.core import CommandContext, CommandRegistry
-from server.debug.session import DebugState
+from server.debug.session import DebugState, Variable
 from server.errors import InvalidInput
 from server.models import Role
 from server.workspaces.paths import resolve_in_workspace
@@ -26,6 +26,17 @@ class BreakpointArgs(BaseModel):
     path: str | None = Field(
         None, min_length=1, max_length=1024, description="Default: where the program is paused."
     )
+
+
+class VariablesArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reference: int = Field(ge=1, description="A variable's `reference` from the paused state.")
+
+
+class EvaluateArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    expression: str = Field(min_length=1, max_length=10_000)
+    frame: int | None = Field(None, description="A frame's `id`; default: the top frame.")
 
 
 class BreakpointResult(BaseModel):
@@ -102,6 +113,19 @@ async def debug_state(ctx: CommandContext) -> DebugState | NoSession:
     return session.state
 
 
+async def debug_variables(ctx: CommandContext, args: VariablesArgs) -> list[Variable]:
+    """What a variable of the paused program holds: an object's attributes, a list's items."""
+    return await ctx.services.debug.variables(ctx.workspace_id, args.reference)
+
+
+async def debug_evaluate(ctx: CommandContext, args: EvaluateArgs) -> Variable:
+    """Evaluate an expression in the paused program, as in a debug console (it may call
+    functions and assign variables, so it is for editors)."""
+    if "\0" in args.expression:
+        raise InvalidInput("expression: must not contain NUL characters")
+    return await ctx.services.debug.evaluate(ctx.workspace_id, args.expression, args.frame)
+
+
 def register_debug_commands(registry: CommandRegistry) -> None:
     editor = Role.editor
     registry.add("debug.start", debug_start, title="Start debugging", role=editor)
@@ -114,3 +138,5 @@ def register_debug_commands(registry: CommandRegistry) -> None:
         "debug.toggleBreakpoint", debug_toggle_breakpoint, title="Toggle breakpoint", role=editor
     )
     registry.add("debug.state", debug_state, title="Debugger state", role=Role.viewer)
+    registry.add("debug.variables", debug_variables, title="Debugger variables", role=Role.viewer)
+    registry.add("debug.evaluate", debug_evaluate, title="Evaluate in the debugger", role=editor)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from server.bus import Bus, Event
 from server.debug._dap import AdapterError
-from server.debug.session import DebugSession, DebugState
+from server.debug.session import DebugSession, DebugState, DebugStatus, Variable
 from server.errors import Conflict, InvalidInput, NotFound, Unavailable
 from server.metrics import DEBUG_SESSIONS, DEBUG_STARTS
 
@@ -107,6 +107,26 @@ class DebugSessions:
             return await self.get(workspace_id).resume(action, settle=self.settle_seconds)
         except AdapterError as exc:
             raise Conflict(str(exc)) from None
+
+    async def variables(self, workspace_id: str, reference: int) -> list[Variable]:
+        session = self._paused(workspace_id)
+        try:
+            return await session.variables(reference)
+        except AdapterError as exc:  # a reference from an earlier pause, say
+            raise InvalidInput(f"reference: {exc}") from None
+
+    async def evaluate(self, workspace_id: str, expression: str, frame: int | None) -> Variable:
+        session = self._paused(workspace_id)
+        try:
+            return await session.evaluate(expression, frame)
+        except AdapterError as exc:  # the expression raised: the adapter says what
+            raise InvalidInput(f"expression: {exc}") from None
+
+    def _paused(self, workspace_id: str) -> DebugSession:
+        session = self.get(workspace_id)
+        if session.state.status is not DebugStatus.paused:
+            raise Conflict(f"the program is {session.state.status.value}, not paused")
+        return session
 
     async def stop(self, workspace_id: str) -> DebugState:
         return await self.get(workspace_id).close()

@@ -39,6 +39,7 @@ class DebugStatus(enum.StrEnum):
 
 
 class Frame(BaseModel):
+    id: int  # for `debug.evaluate {frame}`, while the program stays paused
     name: str
     path: str | None  # relative to the workspace; None outside it (the standard library)
     line: int
@@ -48,6 +49,7 @@ class Variable(BaseModel):
     name: str
     value: str
     type: str | None = None
+    reference: int = 0  # > 0: `debug.variables {reference}` lists what it holds, while paused
 
 
 class DebugState(BaseModel):
@@ -155,8 +157,7 @@ class DebugSession:
         the program to pause or end, and return the state (still running if it did not)."""
         self.last_used = time.monotonic()
         async with self.lock:  # two people saying "step over" at once step once each
-            if self.state.status is not DebugStatus.paused or self._thread_id is None:
-                raise AdapterError(f"the program is {self.state.status.value}, not paused")
+            self._require_paused()
             await self._set(status=DebugStatus.running, reason=None, frames=[], variables=[])
             await self._client.request(action, {"threadId": self._thread_id})
         return await self.settled(settle)  # unlocked: "stop" need not wait for a long run
@@ -169,6 +170,29 @@ class DebugSession:
                     lambda: self.state.status in (DebugStatus.paused, DebugStatus.ended)
                 )
         return self.state
+
+    async def variables(self, reference: int) -> list[Variable]:
+        """What a variable holds (its `reference` from the paused state)."""
+        self._require_paused()
+        self.last_used = time.monotonic()
+        return await self._variables(reference)
+
+    async def evaluate(self, expression: str, frame: int | None) -> Variable:
+        """An expression's value in a frame of the paused program (the top one by default),
+        as in a debug console: it may call functions and change variables."""
+        self._require_paused()
+        self.last_used = time.monotonic()
+        if frame is None:
+            frame = self.state.frames[0].id if self.state.frames else None
+        arguments: dict[str, Any] = {"expression": expression, "context": "repl"}
+        if frame is not None:
+            arguments["frameId"] = frame
+        body = await self._client.request("evaluate", arguments)
+        return _variable(expression, {**body, "value": body.get("result", "")})
+
+    def _require_paused(self) -> None:
+        if self.state.status is not DebugStatus.paused:
+            raise AdapterError(f"the program is {self.state.status.value}, not paused")
 
     async def close(self, reason: str = "stopped") -> DebugState:
         """End the program and the adapter (politely, then by signal) and reap both."""
@@ -228,6 +252,7 @@ class DebugSession:
         raw = body.get("stackFrames", [])
         frames = [
             Frame(
+                id=f.get("id", 0),
                 name=f.get("name", "?"),
                 path=self._relative(f.get("source", {}).get("path")),
                 line=f.get("line", 0),
@@ -239,18 +264,12 @@ class DebugSession:
             scopes = await self._client.request("scopes", {"frameId": raw[0]["id"]})
             local = next(iter(scopes.get("scopes", [])), None)
             if local is not None and local.get("variablesReference"):
-                found = await self._client.request(
-                    "variables", {"variablesReference": local["variablesReference"]}
-                )
-                variables = [
-                    Variable(
-                        name=v["name"],
-                        value=v.get("value", "")[:MAX_VALUE_CHARS],
-                        type=v.get("type"),
-                    )
-                    for v in found.get("variables", [])[:MAX_VARIABLES]
-                ]
+                variables = await self._variables(local["variablesReference"])
         return frames, variables
+
+    async def _variables(self, reference: int) -> list[Variable]:
+        found = await self._client.request("variables", {"variablesReference": reference})
+        return [_variable(v["name"], v) for v in found.get("variables", [])[:MAX_VARIABLES]]
 
     def _relative(self, path: str | None) -> str | None:
         if not path:
@@ -272,3 +291,12 @@ class DebugSession:
         async with self._changed:
             self._changed.notify_all()
         await self._announce(self)
+
+
+def _variable(name: str, raw: dict[str, Any]) -> Variable:
+    return Variable(
+        name=name,
+        value=str(raw.get("value", ""))[:MAX_VALUE_CHARS],
+        type=raw.get("type"),
+        reference=raw.get("variablesReference", 0),
+    )
