@@ -22,7 +22,7 @@ from server.collab.rooms import Rooms
 from server.collab.store import DocumentStore
 from server.config import Settings
 from server.core import CommandRegistry, ConsciousnessCore
-from server.debug import DebugSessions, register_debug_commands
+from server.debug import BreakpointStore, DebugSessions, register_debug_commands
 from server.hub.presence import MemoryPresence, create_presence
 from server.models import User
 from server.storage import AuditLog, TokenStore, UserStore, WorkspaceStore, create_engine, migrate
@@ -110,6 +110,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         stack.push_async_callback(terminals.close)  # closed first: no process outlives us
         debug = DebugSessions(
             bus,
+            BreakpointStore(engine),
             max_sessions=settings.debug_max_sessions,
             idle_seconds=settings.debug_idle_seconds,
         )

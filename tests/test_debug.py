@@ -223,3 +223,20 @@ async def test_inspect_and_evaluate_while_paused(nexus: RunningServer) -> None:
     late = await run(nexus, owner, ws_id, "debug.evaluate", expression="1")
     assert late.status_code == 404, late.text
     await watcher.disconnect()
+
+
+async def test_breakpoints_survive_a_restart(tmp_path: Path) -> None:
+    settings = make_settings(tmp_path)
+    async with serve(settings) as nexus:
+        owner, ws_id, _ = await workspace(nexus, {"prog.py": PROGRAM})
+        await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="prog.py", line=3)
+    async with serve(settings) as nexus:
+        login = await nexus.http.post(
+            "/api/v1/auth/login", json={"username": "ada", "password": "correct horse"}
+        )
+        owner = login.json()["token"]
+        state = await ok(nexus, owner, ws_id, "debug.state")
+        assert state["breakpoints"] == {"prog.py": [3]}
+        state = await ok(nexus, owner, ws_id, "debug.start", path="prog.py")
+        assert (state["status"], state["frames"][0]["line"]) == ("paused", 3)
+        await ok(nexus, owner, ws_id, "debug.stop")

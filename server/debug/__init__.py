@@ -2,16 +2,19 @@
 collaborators.
 
 `_dap.py` speaks the Debug Adapter Protocol to the adapter process, `session.py` is one
-debugged program and its state, `manager.py` all sessions of this node (one per
-workspace, breakpoints, caps, idle culling, shutdown), `commands.py` the `debug.*`
-commands. The hub forwards state and output as `debug:state` and `debug:output`.
+debugged program and its state, `breakpoints.py` the workspace's breakpoints (in the
+database), `manager.py` all sessions of this node (one per workspace, caps, idle culling,
+shutdown), `commands.py` the `debug.*` commands. The hub forwards state and output as
+`debug:state` and `debug:output`.
 """
 
+from server.debug.breakpoints import BreakpointStore
 from server.debug.commands import register_debug_commands
 from server.debug.manager import DebugChanged, DebugOutput, DebugSessions
 from server.debug.session import DebugState, DebugStatus
 
 __all__ = [
+    "BreakpointStore",
     "DebugChanged",
     "DebugOutput",
     "DebugSessions",

@@ -99,7 +99,7 @@ async def debug_toggle_breakpoint(ctx: CommandContext, args: BreakpointArgs) -> 
     relative, _ = resolve_in_workspace(Path(ctx.access.workspace.path), named)
     now_set = await debug.toggle_breakpoint(ctx.workspace_id, relative, args.line)
     return BreakpointResult(
-        path=relative, line=args.line, set=now_set, breakpoints=debug.listed(ctx.workspace_id)
+        path=relative, line=args.line, set=now_set, breakpoints=await debug.listed(ctx.workspace_id)
     )
 
 
@@ -108,7 +108,8 @@ async def debug_state(ctx: CommandContext) -> DebugState | NoSession:
     session = ctx.services.debug.sessions.get(ctx.workspace_id)
     if session is None:
         return NoSession(
-            workspace=ctx.workspace_id, breakpoints=ctx.services.debug.listed(ctx.workspace_id)
+            workspace=ctx.workspace_id,
+            breakpoints=await ctx.services.debug.listed(ctx.workspace_id),
         )
     return session.state
 

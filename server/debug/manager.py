@@ -1,5 +1,5 @@
 """Every debug session on this node: one per workspace, shared by its collaborators (as
-in a pair-debugging session), with the workspace's breakpoints kept between sessions.
+in a pair-debugging session); the workspace's breakpoints are in the database.
 
 State changes and program output are announced on the bus (`workspace.<id>.debug`), which
 the hub forwards to the workspace's browsers as `debug:state` and `debug:output`.
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from server.bus import Bus, Event
 from server.debug._dap import AdapterError
+from server.debug.breakpoints import BreakpointStore
 from server.debug.session import DebugSession, DebugState, DebugStatus, Variable
 from server.errors import Conflict, InvalidInput, NotFound, Unavailable
 from server.metrics import DEBUG_SESSIONS, DEBUG_STARTS
@@ -41,6 +42,7 @@ class DebugSessions:
     def __init__(
         self,
         bus: Bus,
+        breakpoints: BreakpointStore,
         *,
         max_sessions: int = 8,
         idle_seconds: float = 1800.0,
@@ -55,7 +57,7 @@ class DebugSessions:
         self.start_settle_seconds = start_settle_seconds
         self.settle_seconds = settle_seconds
         self.sessions: dict[str, DebugSession] = {}
-        self.breakpoints: dict[str, dict[str, set[int]]] = {}  # workspace → path → lines
+        self.breakpoints = breakpoints
         self._culler: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -94,7 +96,8 @@ class DebugSessions:
         )
         self.sessions[workspace_id] = session
         try:
-            await session.start(self.breakpoints.get(workspace_id, {}), timeout=self.start_timeout)
+            marked = await self.breakpoints.load(workspace_id)
+            await session.start(marked, timeout=self.start_timeout)
         except (AdapterError, TimeoutError, OSError) as exc:
             DEBUG_STARTS.labels("failed").inc()
             await session.close("the debugger did not start")
@@ -134,24 +137,20 @@ class DebugSessions:
     async def toggle_breakpoint(self, workspace_id: str, path: str, line: int) -> bool:
         """Set the breakpoint if there is none at that line, else clear it; the live
         session, if any, gets the file's new set at once. Returns whether it is set."""
-        lines = self.breakpoints.setdefault(workspace_id, {}).setdefault(path, set())
-        now_set = line not in lines
-        if now_set:
-            lines.add(line)
-        else:
-            lines.discard(line)
+        now_set = await self.breakpoints.toggle(workspace_id, path, line)
         session = self.sessions.get(workspace_id)
         if session is not None and not session.ended:
+            lines = (await self.breakpoints.load(workspace_id)).get(path, set())
             try:
                 await session.set_breakpoints(path, lines)
             except (AdapterError, TimeoutError) as exc:
                 raise Unavailable(f"the debugger did not take the breakpoint: {exc}") from None
         return now_set
 
-    def listed(self, workspace_id: str) -> dict[str, list[int]]:
+    async def listed(self, workspace_id: str) -> dict[str, list[int]]:
         """The workspace's breakpoints, by file, in line order."""
-        files = self.breakpoints.get(workspace_id, {})
-        return {path: sorted(lines) for path, lines in sorted(files.items()) if lines}
+        files = await self.breakpoints.load(workspace_id)
+        return {path: sorted(lines) for path, lines in sorted(files.items())}
 
     def paused_file(self, workspace_id: str) -> str:
         """The file the paused program is in: where a breakpoint goes when none is named."""

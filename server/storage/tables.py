@@ -243,3 +243,17 @@ ai_proposals = Table(
     Column("resolved_at", DateTime(timezone=True), nullable=True),
     Index("ix_ai_proposals_workspace_id_created_at", "workspace_id", "created_at"),
 )
+
+# A workspace's breakpoints: kept when no program runs, across restarts, on every node.
+debug_breakpoints = Table(
+    "debug_breakpoints",
+    metadata,
+    Column(
+        "workspace_id",
+        String(32),
+        ForeignKey("workspaces.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("path", String(1024), primary_key=True),
+    Column("line", Integer, primary_key=True),
+)
