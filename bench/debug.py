@@ -20,10 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -32,7 +29,7 @@ import aiohttp
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from terminal import ADMIN_TOKEN, Nexus, cores, percentile, pinned
+from terminal import ADMIN_TOKEN, Nexus, percentile, pinned, pinned_rounds
 
 from server.debug._dap import DapClient
 
@@ -146,14 +143,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--steps", type=int, default=200)
     args = parser.parse_args()
-    server_core, client_core = cores()
-    if client_core is not None:
-        os.sched_setaffinity(0, {client_core})
-    rounds = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for number in range(args.rounds):
-            rounds.append(await one_round(Path(scratch) / str(number), server_core, args.steps))
-    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    median, server_core, client_core = await pinned_rounds(
+        args.rounds, lambda scratch, core: one_round(scratch, core, args.steps)
+    )
     print(
         f"debugger bridge vs debugpy over DAP ({args.rounds} rounds, {args.steps} continues "
         f"each; server core {server_core}, client core {client_core})"

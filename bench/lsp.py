@@ -23,10 +23,7 @@ import argparse
 import asyncio
 import itertools
 import json
-import os
-import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -35,7 +32,7 @@ import websockets
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from terminal import ADMIN_TOKEN, Nexus, cores, pinned
+from terminal import ADMIN_TOKEN, Nexus, pinned, pinned_rounds
 
 from lsp.registry import ServerSpec, servers_for
 from lsp.upstream import Upstream
@@ -232,14 +229,9 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=200)
     args = parser.parse_args()
-    server_core, client_core = cores()
-    if client_core is not None:
-        os.sched_setaffinity(0, {client_core})
-    rounds = []
-    with tempfile.TemporaryDirectory() as scratch:
-        for number in range(args.rounds):
-            rounds.append(await one_round(Path(scratch) / str(number), server_core, args.requests))
-    median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
+    median, server_core, client_core = await pinned_rounds(
+        args.rounds, lambda scratch, core: one_round(scratch, core, args.requests)
+    )
     print(
         f"LSP bridge vs jedi-language-server over stdio ({args.rounds} rounds, "
         f"{args.requests} requests each; server core {server_core}, client core {client_core})"

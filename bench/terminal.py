@@ -32,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +61,22 @@ def cores() -> tuple[int | None, int | None]:
 
 def pinned(core: int | None, argv: list[str]) -> list[str]:
     return argv if core is None else ["taskset", "-c", str(core), *argv]
+
+
+async def pinned_rounds(
+    rounds: int, one_round: Callable[[Path, int | None], Awaitable[dict[str, float]]]
+) -> tuple[dict[str, float], int | None, int | None]:
+    """Run `one_round(scratch folder, server core)` `rounds` times from the client core;
+    returns each figure's median over the rounds, and the two cores."""
+    server_core, client_core = cores()
+    if client_core is not None:
+        os.sched_setaffinity(0, {client_core})
+    results = []
+    with tempfile.TemporaryDirectory() as scratch:
+        for number in range(rounds):
+            results.append(await one_round(Path(scratch) / str(number), server_core))
+    median = {key: statistics.median(r[key] for r in results) for key in results[0]}
+    return median, server_core, client_core
 
 
 def free_port() -> int:

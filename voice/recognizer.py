@@ -126,6 +126,27 @@ def _exact(candidates: list[Candidate]) -> bool:
     return any(c.score >= 1.0 and c.command != CHAT for c in candidates)
 
 
+async def _held(
+    transcriber: Transcriber,
+    audio: np.ndarray,
+    prompt: str,
+    heard: Hypothesis,
+    words: frozenset[str],
+) -> list[tuple[Hypothesis, str, bool]]:
+    """Readings decoded with every token outside `words` suppressed, each with its
+    normalized text and whether it is credible: nearly as likely as what whisper heard
+    freely, and close to it in spelling ("thanks" is not "fix")."""
+    said = " ".join(normalize(heard.text))
+    found = []
+    for h in await transcriber.transcribe(audio, prompt, 3, within=words):
+        held = " ".join(normalize(h.text))
+        credible = (
+            h.logprob >= heard.logprob - WITHIN_MARGIN and fuzz.ratio(said, held) >= WITHIN_SIMILAR
+        )
+        found.append((h, held, credible))
+    return found
+
+
 async def _within_commands(
     transcriber: Transcriber,
     audio: np.ndarray,
@@ -137,14 +158,9 @@ async def _within_commands(
     """Decode again, held to the words of the argument-free commands. A hypothesis that
     says one of them exactly, nearly as likely as what whisper heard freely, wins.
     Otherwise the commands those hypotheses come near are returned, for rescoring."""
-    within = await transcriber.transcribe(audio, prompt, 3, within=command_words())
     said = " ".join(normalize(heard.text))
     near: dict[str, Candidate] = {}
-    for h in within:
-        held = " ".join(normalize(h.text))
-        credible = (
-            h.logprob >= heard.logprob - WITHIN_MARGIN and fuzz.ratio(said, held) >= WITHIN_SIMILAR
-        )
+    for h, held, credible in await _held(transcriber, audio, prompt, heard, command_words()):
         # a near match is new evidence only if holding the words changed them
         near_ok = held != said and h.logprob >= heard.logprob
         for c in parse(h.text, vocab):
@@ -185,11 +201,8 @@ async def _within_numbers(
     """Decode again, held to the words of the commands that take a number and the number
     words. A hypothesis that says one of them, with the number as all of its last words
     ("seven to five" is no number), nearly as likely as what was heard, wins."""
-    within = await transcriber.transcribe(audio, prompt, 3, within=number_command_words())
-    said = " ".join(normalize(heard.text))
-    for h in within:
-        held = " ".join(normalize(h.text))
-        if h.logprob < heard.logprob - WITHIN_MARGIN or fuzz.ratio(said, held) < WITHIN_SIMILAR:
+    for h, _, credible in await _held(transcriber, audio, prompt, heard, number_command_words()):
+        if not credible:
             continue
         words = normalize(h.text, keep_repeats=True)
         for c in parse(h.text, vocab):
