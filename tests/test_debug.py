@@ -114,6 +114,11 @@ async def test_stop_ends_the_program_and_leaves_no_process(nexus: RunningServer)
     state = await ok(nexus, owner, ws_id, "debug.start", path="loop.py")
     assert state["status"] in ("running", "starting"), state
     assert debuggees(root), "the program runs under the debugger"
+    late = await nexus.socket(owner)  # someone opening the IDE now sees it running
+    joined = await late.call("workspace:join", {"workspace": ws_id}, timeout=10)
+    assert joined["result"]["debug"]["status"] == "running", joined
+    assert joined["result"]["debug"]["program"] == "loop.py"
+    await late.disconnect()
 
     again = await run(nexus, owner, ws_id, "debug.start", path="loop.py")
     assert again.status_code == 409 and "stop debugging first" in again.text

@@ -245,7 +245,13 @@ class Hub:
         )
         self._announce_presence(workspace_id)
         users = await self.services.presence.users(workspace_id)
-        return {"workspace": access.workspace, "role": access.role, "presence": users}
+        debugging = self.services.debug.sessions.get(workspace_id)  # a late joiner sees it too
+        return {
+            "workspace": access.workspace,
+            "role": access.role,
+            "presence": users,
+            "debug": None if debugging is None or debugging.ended else debugging.state,
+        }
 
     async def leave(
         self, sid: str, session: SocketSession, payload: WorkspaceRef
