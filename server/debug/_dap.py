@@ -82,8 +82,14 @@ class DapClient:
         self, command: str, arguments: dict[str, Any] | None = None, *, timeout: float = 10.0
     ) -> Any:
         future = self.send(command, arguments)
-        async with asyncio.timeout(timeout):
-            return await future
+        try:
+            async with asyncio.timeout(timeout):
+                return await future
+        except TimeoutError:
+            self._pending = {k: f for k, f in self._pending.items() if f is not future}
+            raise AdapterError(
+                f"the debug adapter did not answer {command!r} in {timeout:g} s"
+            ) from None
 
     async def _read(self, stream: asyncio.StreamReader | None) -> None:
         assert stream is not None

@@ -143,7 +143,7 @@ class DebugSessions:
             lines = (await self.breakpoints.load(workspace_id)).get(path, set())
             try:
                 await session.set_breakpoints(path, lines)
-            except (AdapterError, TimeoutError) as exc:
+            except AdapterError as exc:
                 raise Unavailable(f"the debugger did not take the breakpoint: {exc}") from None
         return now_set
 

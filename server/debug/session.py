@@ -197,7 +197,7 @@ class DebugSession:
     async def close(self, reason: str = "stopped") -> DebugState:
         """End the program and the adapter (politely, then by signal) and reap both."""
         if self._client.alive:
-            with contextlib.suppress(AdapterError, TimeoutError):
+            with contextlib.suppress(AdapterError):
                 await self._client.request("disconnect", {"terminateDebuggee": True}, timeout=2.0)
         await self._client.close()
         if self._pump is not None:
@@ -221,7 +221,7 @@ class DebugSession:
             event, body = await self._events.get()
             try:
                 await self._handle(event, body)
-            except (AdapterError, TimeoutError) as exc:
+            except AdapterError as exc:
                 log.info("debug event %s: %s", event, exc)
 
     async def _handle(self, event: str, body: dict[str, Any]) -> None:
