@@ -14,7 +14,7 @@ import socketio
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 
 from extensions import commands as command_api
@@ -32,6 +32,7 @@ from server.collab.websocket import yjs_endpoint
 from server.config import Settings
 from server.hub import Hub
 from server.services import Services, open_services
+from server.web import WebApp
 from voice import api as voice_api
 
 log = logging.getLogger("nexus")
@@ -78,14 +79,6 @@ async def openapi(request: Request) -> Response:
     return JSONResponse(request.app.state.openapi)
 
 
-async def index(_request: Request) -> Response:
-    return HTMLResponse(
-        "<!doctype html><title>NEXUS</title><h1>NEXUS is running</h1>"
-        '<p>API: <a href="/openapi.json">/openapi.json</a> · '
-        'health: <a href="/healthz">/healthz</a> · metrics: <a href="/metrics">/metrics</a></p>'
-    )
-
-
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
@@ -127,7 +120,6 @@ def create_app(settings: Settings | None = None) -> Any:
                 await hub.close()
 
     routes = [
-        Route("/", index),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Route("/metrics", metrics_endpoint),
@@ -135,6 +127,7 @@ def create_app(settings: Settings | None = None) -> Any:
         *starlette_routes(ENDPOINTS),
         WebSocketRoute("/yjs/{workspace_id}/{path:path}", yjs_endpoint),
         WebSocketRoute("/lsp/{workspace_id}/{language}", lsp_endpoint),
+        *WebApp(settings.web_dir).routes(),  # last: it answers any one-segment path
     ]
     web = Starlette(
         routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}

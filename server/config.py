@@ -14,6 +14,11 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
+def _repository_web_dist() -> Path:
+    """The web app built in this checkout (`make web`), for an editable install."""
+    return Path(__file__).resolve().parent.parent / "web" / "dist"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="NEXUS_", env_file=".env", extra="ignore")
 
@@ -47,6 +52,11 @@ class Settings(BaseSettings):
         default_factory=list,
         description="Browser origins allowed to open WebSockets, comma separated. "
         "Default: the server's own origin and any localhost origin.",
+    )
+    web_dir: Path = Field(
+        default_factory=_repository_web_dist,
+        description="Folder of the built web app (`index.html`, `assets/`). "
+        "Default: `web/dist` of the repository.",
     )
     log_level: str = Field("info", description="debug, info, warning or error.")
     log_format: str = Field("text", description="`text` or `json` (one object per line).")

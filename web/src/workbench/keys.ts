@@ -1,0 +1,54 @@
+/** VS Code's default keys for the workbench (editor keys live in the editor's own keymap). */
+import type { EditorArea } from "../editor/area";
+import type { Workbench } from "./context";
+import type { Layout } from "./layout";
+
+interface Parts {
+  area: EditorArea;
+  layout: Layout;
+  palette: { open(mode?: string): void };
+  terminals: { newTerminal(): Promise<void> };
+}
+
+export function bindKeys(wb: Workbench, { area, layout, palette, terminals }: Parts): void {
+  const save = async () => {
+    if (!area.activePath()) return;
+    const result = await wb.run("editor.save");
+    if (result !== undefined) wb.events.emit("saved" as never, area.activePath() as never);
+  };
+  const toggleTerminal = () => (layout.bottomOpen() ? layout.toggleBottom(false) : layout.showBottom("terminal"));
+  const actions = [
+    { id: "workbench.palette", title: "Show all commands", keys: "Ctrl+Shift+P", run: () => palette.open() },
+    { id: "workbench.quickOpen", title: "Go to file…", keys: "Ctrl+P", run: () => palette.open("file") },
+    { id: "workbench.explorer", title: "View: Show explorer", keys: "Ctrl+Shift+E", run: () => layout.showSide("explorer") },
+    { id: "workbench.search", title: "Search: Find in files", keys: "Ctrl+Shift+F", run: () => layout.showSide("search") },
+    { id: "workbench.scm", title: "View: Show source control", keys: "Ctrl+Shift+G", run: () => layout.showSide("scm") },
+    { id: "workbench.problems", title: "View: Show problems", keys: "Ctrl+Shift+M", run: () => layout.showBottom("problems") },
+    { id: "workbench.toggleSide", title: "View: Toggle side bar", keys: "Ctrl+B", run: () => layout.toggleSide() },
+    { id: "terminal.toggle", title: "View: Toggle terminal", keys: "Ctrl+`", run: toggleTerminal },
+    { id: "terminal.create", title: "Terminal: Create new terminal", keys: "Ctrl+Shift+`", run: () => (layout.showBottom("terminal"), terminals.newTerminal()) },
+    { id: "file.save", title: "File: Save", keys: "Ctrl+S", run: save },
+    { id: "editor.gotoLinePrompt", title: "Go to line…", keys: "Ctrl+G", run: () => area.gotoLinePrompt() },
+    { id: "editor.renamePrompt", title: "Rename symbol", keys: "F2", run: () => area.renamePrompt() },
+    { id: "editor.closeActive", title: "View: Close editor", keys: "Ctrl+W", run: () => area.activePath() && area.close(area.activePath()!) },
+  ];
+  for (const action of actions) wb.addAction(action);
+  const byKeys = new Map(actions.map((a) => [a.keys.toLowerCase(), a]));
+  byKeys.set("f1", actions[0]);
+
+  document.addEventListener(
+    "keydown",
+    (event: KeyboardEvent) => {
+      if (document.querySelector(".overlay")) return; // a dialog has the keyboard
+      const key = event.key === "`" || event.code === "Backquote" ? "`" : event.key.length === 1 ? event.key.toLowerCase() : event.key.toLowerCase();
+      const combo = [event.ctrlKey || event.metaKey ? "ctrl" : "", event.shiftKey ? "shift" : "", event.altKey ? "alt" : "", key].filter(Boolean).join("+");
+      const action = byKeys.get(combo);
+      // F2 and Ctrl+G belong to the editor's keymap when an editor has focus.
+      if (!action || ((combo === "f2" || combo === "ctrl+g") && !(event.target as Element)?.closest?.(".cm-editor"))) return;
+      event.preventDefault();
+      event.stopPropagation();
+      void action.run();
+    },
+    true,
+  );
+}

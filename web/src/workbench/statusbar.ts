@@ -1,0 +1,81 @@
+/** The status bar: connection, branch, language servers, cursor position, people online. */
+import type { ConnectionState } from "../core/hub";
+import type { ServerStatus } from "../editor/lsp";
+import { h } from "../ui/dom";
+import type { Workbench } from "./context";
+
+export class StatusBar {
+  readonly element: HTMLElement;
+  private readonly connection = h("span", { class: "item connection", role: "status" });
+  private readonly branch = h("button", { class: "item", title: "Source control", "aria-label": "Branch" });
+  private readonly language = h("span", { class: "item" });
+  private readonly servers = h("span", { class: "item servers" });
+  private readonly cursor = h("span", { class: "item" });
+  private readonly online = h("span", { class: "item" });
+  private readonly sandbox = h("span", { class: "item" });
+  private readonly problems = h("button", { class: "item", title: "Problems" });
+
+  constructor(wb: Workbench, reveal: (id: string) => void) {
+    this.branch.addEventListener("click", () => reveal("scm"));
+    this.problems.addEventListener("click", () => reveal("problems"));
+    this.element = h(
+      "footer",
+      { class: "status-bar", testid: "status-bar" },
+      this.connection,
+      this.branch,
+      this.problems,
+      h("span", { class: "spacer" }),
+      this.servers,
+      this.cursor,
+      this.language,
+      this.sandbox,
+      this.online,
+    );
+    this.setConnection(wb.hub.state);
+    this.setBranch(null);
+    this.setProblems(0);
+    wb.events.on("cursor", ({ line, column }) => (this.cursor.textContent = `Ln ${line}, Col ${column}`));
+    wb.events.on("activeFile", (path) => {
+      if (!path) this.cursor.textContent = "";
+    });
+  }
+
+  setConnection(state: ConnectionState): void {
+    const text = { connected: "● Connected", connecting: "◌ Connecting…", offline: "○ Offline: reconnecting; your typing is kept" }[state];
+    this.connection.textContent = text;
+    this.connection.dataset.state = state;
+  }
+
+  setBranch(branch: string | null): void {
+    this.branch.textContent = branch ? `⎇ ${branch}` : "⎇ no repository";
+  }
+
+  setLanguage(name: string | null): void {
+    this.language.textContent = name ?? "";
+  }
+
+  setServers(language: string, status: ServerStatus): void {
+    const failed = status.servers.filter((s) => s.status === "failed");
+    const starting = status.servers.some((s) => s.status === "starting" || s.status === "restarting");
+    const label = language[0].toUpperCase() + language.slice(1);
+    this.servers.textContent = failed.length
+      ? `${label}: ${failed.map((s) => s.name).join(", ")} failed`
+      : starting || !status.ready
+        ? `${label}: starting…`
+        : `${label}: ready`;
+    this.servers.title = status.servers.map((s) => `${s.name}: ${s.status}${s.detail ? ` (${s.detail})` : ""}`).join("\n");
+  }
+
+  setProblems(count: number): void {
+    this.problems.textContent = `⚠ ${count}`;
+    this.problems.setAttribute("aria-label", `${count} problems`);
+  }
+
+  setOnline(count: number): void {
+    this.online.textContent = `${count} online`;
+  }
+
+  setSandbox(text: string | null): void {
+    this.sandbox.textContent = text ?? "";
+  }
+}
