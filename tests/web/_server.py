@@ -64,7 +64,8 @@ class WebServer(RunningServer):
         self.settings = make_settings(self.base, port=self.settings.port, **self.overrides)
 
     def _environment(self) -> dict[str, str]:
-        # Nothing from the developer's NEXUS_* variables or .env (the cwd is `base`) leaks in.
+        """Exactly `self.settings` (from `make_settings`, as the in-process servers of the other
+        tests get theirs): the server's cwd is `base`, so no `.env` adds to it."""
         env = {key: value for key, value in os.environ.items() if not key.startswith("NEXUS_")}
         for name in sorted(self.settings.model_fields_set):
             value = getattr(self.settings, name)

@@ -10,7 +10,9 @@ from playwright.async_api import expect
 
 from tests.web._ide import EDITOR, editor_ready, editor_text, two_users, type_at_end
 from tests.web._server import WebServer
-from tests.web.conftest import SCREENSHOTS, PageOpener
+from tests.web.conftest import PageOpener
+
+README_PICTURE = Path(__file__).resolve().parents[2] / "docs" / "two-people-editing.png"
 
 
 async def wait_for(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
@@ -51,7 +53,8 @@ async def test_two_people_edit_one_file_and_see_each_other(
     await wait_for(lambda: disk.read_text() == expected)
 
     # The README's picture: two people editing together.
-    await page_a.screenshot(path=SCREENSHOTS / "two-people-editing.png")
+    await page_b.get_by_test_id("explorer").get_by_text("app.py").wait_for()
+    await page_b.screenshot(path=README_PICTURE)
 
 
 async def test_follow_mode_follows_the_other_persons_file(
@@ -76,7 +79,7 @@ async def test_follow_mode_follows_the_other_persons_file(
     await page_a.get_by_role("dialog").locator("input").fill("70")
     await page_a.keyboard.press("Enter")
     await editor_ready(page_b, "b.py")
-    await expect(page_b.locator(".cm-activeLine")).to_contain_text("y69 = 69")
+    await expect(page_b.locator(f"{EDITOR} .cm-activeLine")).to_contain_text("y69 = 69")
 
     # bob moves on his own: following ends.
     await page_b.locator(EDITOR).click()

@@ -73,6 +73,8 @@ async def test_explorer_is_live_and_edits_files(web_server: WebServer, open_page
     await until(lambda: (folder / "docs" / "notes.md").is_file())
     await expect(row(page, "docs/notes.md")).to_be_visible()
     await expect(row(page, "docs")).to_have_attribute("aria-expanded", "true")
+    # The new file is open in the editor.
+    await expect(page.get_by_test_id("editor")).to_be_visible()
 
     # Keyboard: ← collapses the folder, → expands it again.
     await row(page, "docs").click()

@@ -1,18 +1,7 @@
-/** File name → CodeMirror language and the LSP language id the bridge knows. */
-import { cpp } from "@codemirror/lang-cpp";
-import { css } from "@codemirror/lang-css";
-import { go } from "@codemirror/lang-go";
-import { html } from "@codemirror/lang-html";
-import { javascript } from "@codemirror/lang-javascript";
-import { json } from "@codemirror/lang-json";
-import { markdown } from "@codemirror/lang-markdown";
-import { python } from "@codemirror/lang-python";
-import { rust } from "@codemirror/lang-rust";
-import { yaml } from "@codemirror/lang-yaml";
-import { StreamLanguage } from "@codemirror/language";
-import { shell } from "@codemirror/legacy-modes/mode/shell";
-import { toml } from "@codemirror/legacy-modes/mode/toml";
-import { dockerFile } from "@codemirror/legacy-modes/mode/dockerfile";
+/**
+ * File name → CodeMirror language and the LSP language id the bridge knows. Each grammar is
+ * loaded on first use, so the page's initial JavaScript stays small.
+ */
 import type { Extension } from "@codemirror/state";
 
 export interface LanguageInfo {
@@ -22,37 +11,42 @@ export interface LanguageInfo {
   lsp?: string;
   /** The LSP `languageId` of the document. */
   languageId: string;
-  extension: () => Extension;
+  load: () => Promise<Extension>;
 }
+
+const legacy = async (mode: Promise<{ [name: string]: unknown }>, name: string): Promise<Extension> => {
+  const [{ StreamLanguage }, module] = await Promise.all([import("@codemirror/language"), mode]);
+  return StreamLanguage.define(module[name] as Parameters<typeof StreamLanguage.define>[0]);
+};
 
 const byExtension: Record<string, LanguageInfo> = {};
 function add(extensions: string[], info: LanguageInfo): void {
   for (const ext of extensions) byExtension[ext] = info;
 }
 
-add(["py", "pyi", "pyw"], { name: "Python", lsp: "python", languageId: "python", extension: python });
-add(["js", "mjs", "cjs"], { name: "JavaScript", lsp: "typescript", languageId: "javascript", extension: () => javascript() });
-add(["jsx"], { name: "JavaScript JSX", lsp: "typescript", languageId: "javascriptreact", extension: () => javascript({ jsx: true }) });
-add(["ts", "mts", "cts"], { name: "TypeScript", lsp: "typescript", languageId: "typescript", extension: () => javascript({ typescript: true }) });
-add(["tsx"], { name: "TypeScript JSX", lsp: "typescript", languageId: "typescriptreact", extension: () => javascript({ typescript: true, jsx: true }) });
-add(["json", "jsonc"], { name: "JSON", languageId: "json", extension: json });
-add(["md", "markdown"], { name: "Markdown", languageId: "markdown", extension: () => markdown() });
-add(["html", "htm"], { name: "HTML", languageId: "html", extension: () => html() });
-add(["css", "scss", "less"], { name: "CSS", languageId: "css", extension: css });
-add(["go"], { name: "Go", lsp: "go", languageId: "go", extension: go });
-add(["rs"], { name: "Rust", lsp: "rust", languageId: "rust", extension: rust });
-add(["c", "h"], { name: "C", lsp: "c", languageId: "c", extension: cpp });
-add(["cc", "cpp", "cxx", "hpp", "hh", "hxx"], { name: "C++", lsp: "cpp", languageId: "cpp", extension: cpp });
-add(["yaml", "yml"], { name: "YAML", languageId: "yaml", extension: yaml });
-add(["sh", "bash", "zsh"], { name: "Shell", languageId: "shellscript", extension: () => StreamLanguage.define(shell) });
-add(["toml"], { name: "TOML", languageId: "toml", extension: () => StreamLanguage.define(toml) });
+add(["py", "pyi", "pyw"], { name: "Python", lsp: "python", languageId: "python", load: async () => (await import("@codemirror/lang-python")).python() });
+add(["js", "mjs", "cjs"], { name: "JavaScript", lsp: "typescript", languageId: "javascript", load: async () => (await import("@codemirror/lang-javascript")).javascript() });
+add(["jsx"], { name: "JavaScript JSX", lsp: "typescript", languageId: "javascriptreact", load: async () => (await import("@codemirror/lang-javascript")).javascript({ jsx: true }) });
+add(["ts", "mts", "cts"], { name: "TypeScript", lsp: "typescript", languageId: "typescript", load: async () => (await import("@codemirror/lang-javascript")).javascript({ typescript: true }) });
+add(["tsx"], { name: "TypeScript JSX", lsp: "typescript", languageId: "typescriptreact", load: async () => (await import("@codemirror/lang-javascript")).javascript({ typescript: true, jsx: true }) });
+add(["json", "jsonc"], { name: "JSON", languageId: "json", load: async () => (await import("@codemirror/lang-json")).json() });
+add(["md", "markdown"], { name: "Markdown", languageId: "markdown", load: async () => (await import("@codemirror/lang-markdown")).markdown() });
+add(["html", "htm"], { name: "HTML", languageId: "html", load: async () => (await import("@codemirror/lang-html")).html() });
+add(["css", "scss", "less"], { name: "CSS", languageId: "css", load: async () => (await import("@codemirror/lang-css")).css() });
+add(["go"], { name: "Go", lsp: "go", languageId: "go", load: async () => (await import("@codemirror/lang-go")).go() });
+add(["rs"], { name: "Rust", lsp: "rust", languageId: "rust", load: async () => (await import("@codemirror/lang-rust")).rust() });
+add(["c", "h"], { name: "C", lsp: "c", languageId: "c", load: async () => (await import("@codemirror/lang-cpp")).cpp() });
+add(["cc", "cpp", "cxx", "hpp", "hh", "hxx"], { name: "C++", lsp: "cpp", languageId: "cpp", load: async () => (await import("@codemirror/lang-cpp")).cpp() });
+add(["yaml", "yml"], { name: "YAML", languageId: "yaml", load: async () => (await import("@codemirror/lang-yaml")).yaml() });
+add(["sh", "bash", "zsh"], { name: "Shell", languageId: "shellscript", load: () => legacy(import("@codemirror/legacy-modes/mode/shell"), "shell") });
+add(["toml"], { name: "TOML", languageId: "toml", load: () => legacy(import("@codemirror/legacy-modes/mode/toml"), "toml") });
 
 const byName: Record<string, LanguageInfo> = {
-  Dockerfile: { name: "Dockerfile", languageId: "dockerfile", extension: () => StreamLanguage.define(dockerFile) },
-  Makefile: { name: "Makefile", languageId: "makefile", extension: () => StreamLanguage.define(shell) },
+  Dockerfile: { name: "Dockerfile", languageId: "dockerfile", load: () => legacy(import("@codemirror/legacy-modes/mode/dockerfile"), "dockerFile") },
+  Makefile: { name: "Makefile", languageId: "makefile", load: () => legacy(import("@codemirror/legacy-modes/mode/shell"), "shell") },
 };
 
-const plain: LanguageInfo = { name: "Plain text", languageId: "plaintext", extension: () => [] };
+const plain: LanguageInfo = { name: "Plain text", languageId: "plaintext", load: async () => [] };
 
 export function languageFor(path: string): LanguageInfo {
   const name = path.split("/").pop() ?? path;

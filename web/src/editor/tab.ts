@@ -34,7 +34,10 @@ export class Tab {
   ) {
     this.language = languageFor(path);
     this.editor = createEditor(doc, extra, readOnly);
-    this.editor.view.dispatch({ effects: this.editor.language.reconfigure(this.language.extension()) });
+    void this.language.load().then((extension) => {
+      if (!this.view.dom.isConnected && !this.element.isConnected) return;
+      this.view.dispatch({ effects: this.editor.language.reconfigure(extension) });
+    });
     const name = path.split("/").pop() ?? path;
     this.button = h(
       "div",
@@ -44,15 +47,26 @@ export class Tab {
     );
     const readOnlyBadge = readOnly ? h("div", { class: "readonly-badge", testid: "readonly-badge" }, "Read-only: viewers can watch but not edit") : null;
     this.element = h("div", { class: "editor-pane" }, readOnlyBadge, this.banner, this.editor.view.dom);
+    // "loading" until the shared text arrived: what a test (or a person) waits for.
+    this.button.classList.add("loading");
+    void doc.sync().then(() => this.button.classList.remove("loading"));
     doc.events.on("status", (status) => {
       this.button.classList.toggle("offline", status === "offline");
       if (status === "offline") this.say("Offline: what you type is kept and sent when the connection returns.", "warning");
       else if (status === "connected") this.say(null);
     });
-    doc.events.on("closed", ({ reason }) => {
+    doc.events.on("closed", ({ code, reason }) => {
       this.button.classList.add("closed");
+      this.button.classList.remove("loading");
       this.setReadOnly(true);
-      this.say(`${reason} The text below is what it held; copy what you need.`, "error");
+      if (code === 4400 && !this.view.state.doc.length) {
+        // Binary or too large to share: say so plainly instead of an empty editor.
+        this.view.dom.hidden = true;
+        this.say(`${reason} It can be downloaded from the explorer.`, "warning");
+        this.element.append(h("div", { class: "editor-notice", testid: "file-notice" }, h("p", {}, `${path} is not shown here.`), h("p", { class: "dim" }, reason)));
+      } else {
+        this.say(`${reason} The text below is what it held; copy what you need.`, "error");
+      }
     });
   }
 

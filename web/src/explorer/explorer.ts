@@ -33,7 +33,7 @@ export function explorerView(wb: Workbench, presence: Presence): View {
   };
   const model = new TreeModel(wb, changed);
   const git = new GitDecorations(wb, changed);
-  const ops = new FileOperations(wb, model);
+  const ops = new FileOperations(wb, model, (path) => open(path, false));
   let files = presence.filesOf();
 
   const tree = new TreeView(model, {
@@ -98,8 +98,11 @@ export function explorerView(wb: Workbench, presence: Presence): View {
   }
 
   let opening = 0;
+  /** The file this view last opened: its row is in sight, so its activation reveals nothing. */
+  let opened: string | null = null;
   async function open(path: string, preserveFocus: boolean): Promise<void> {
     const ticket = ++opening;
+    opened = path;
     await attempt(() => wb.openFile(path));
     if (!preserveFocus) return;
     // The editor takes the focus on the next frame; a single click gives it back to the tree.
@@ -186,7 +189,10 @@ export function explorerView(wb: Workbench, presence: Presence): View {
     if (state === "connected") void attempt(refresh);
   });
   wb.events.on("activeFile", (path) => {
-    if (path === null) return changed();
+    if (path === null || path === opened) {
+      opened = null;
+      return changed();
+    }
     model.selected = path;
     void attempt(() => model.reveal(path)).then(changed);
   });

@@ -9,6 +9,7 @@ export class FileOperations {
   constructor(
     private readonly wb: Workbench,
     private readonly model: TreeModel,
+    private readonly open: (path: string) => Promise<void>,
   ) {}
 
   private get base(): string {
@@ -25,7 +26,7 @@ export class FileOperations {
       headers: { "If-None-Match": "*" },
     });
     await this.show(path);
-    await this.wb.openFile(path);
+    await this.open(path);
   }
 
   async newFolder(folder = this.model.targetFolder()): Promise<void> {

@@ -6,7 +6,7 @@ import { logo } from "./login";
 export async function pickerPage(root: HTMLElement, api: Api, user: User, signOut: () => void): Promise<void> {
   const list = h("ul", { class: "workspaces", "aria-label": "Workspaces" });
   const message = h("p", { class: "error-text", role: "alert" });
-  const name = h("input", { name: "name", placeholder: "new-workspace", "aria-label": "New workspace name", pattern: "[A-Za-z0-9][A-Za-z0-9._-]{0,63}" });
+  const name = h("input", { name: "name", placeholder: "new-workspace", "aria-label": "New workspace name", pattern: "[A-Za-z0-9][A-Za-z0-9._\\-]{0,63}" });
 
   async function load(): Promise<void> {
     const workspaces = await api.get<WorkspaceInfo[]>("/api/v1/workspaces");

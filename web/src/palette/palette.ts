@@ -8,6 +8,7 @@ import { h } from "../ui/dom";
 import { attempt, notify } from "../ui/notify";
 import { FileIndex } from "./fileIndex";
 import { fuzzyMatch, highlightRuns } from "./fuzzy";
+import { recentKeys, remember } from "./recent";
 import { hasArguments, schemaForm, type JsonSchema } from "./schemaForm";
 import "./palette.css";
 
@@ -38,7 +39,6 @@ interface Shown {
 type Mode = "commands" | "files";
 
 const ROLES: Role[] = ["viewer", "editor", "owner"];
-const RECENT = 5;
 const MAX_SHOWN = 200;
 
 export function createPalette(wb: Workbench, localActions: () => Action[]): { open(prefix?: string): void } {
@@ -47,7 +47,7 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
   let serverCommands: ServerCommand[] = [];
   let cursor: { path: string; line: number; column: number } | null = null;
   wb.events.on("cursor", (at) => (cursor = at));
-  let session: { baseMode: Mode; input: HTMLInputElement; list: HTMLElement; overlay: HTMLElement; shown: Shown[]; selected: number; lastQuery?: string } | null =
+  let session: { baseMode: Mode; input: HTMLInputElement; list: HTMLElement; overlay: HTMLElement; shown: Shown[]; selected: number; moved: boolean; lastQuery?: string } | null =
     null;
   const files = new FileIndex(wb, () => session && update());
 
@@ -133,12 +133,13 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
       }
       if (query.trim() || recent.length) shown.sort((a, b) => b.score - a.score);
     }
-    // Keep the selection on the same item when the list grows (files still loading).
-    const before = session.shown[session.selected]?.item.key;
+    // An item the user moved to stays selected while the list grows (results still loading).
+    const before = session.moved ? session.shown[session.selected]?.item.key : undefined;
     const sameQuery = session.lastQuery === session.input.value;
     session.shown = shown.slice(0, MAX_SHOWN);
     session.lastQuery = session.input.value;
     const again = sameQuery && before ? session.shown.findIndex((s) => s.item.key === before) : -1;
+    session.moved = again >= 0;
     session.selected = Math.max(0, again);
     render(recent, mode, query);
   }
@@ -156,7 +157,7 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
           "aria-selected": String(i === session?.selected),
           title: s.item.title,
           onmousedown: (event: MouseEvent) => event.preventDefault(),
-          onmousemove: () => i !== session?.selected && select(i),
+          onmousemove: () => i !== session?.selected && select(i, true),
           onclick: () => runAt(i),
         },
         h("span", { class: "palette-label" }, ...marked(s.item.label, s.labelAt)),
@@ -180,8 +181,9 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
     return highlightRuns(text, positions).map((run) => (run.match ? h("mark", {}, run.text) : run.text));
   }
 
-  function select(index: number): void {
+  function select(index: number, moved = false): void {
     if (!session) return;
+    if (moved) session.moved = true;
     const options = [...session.list.querySelectorAll<HTMLElement>("[role=option]")];
     if (!options.length) {
       session.input.removeAttribute("aria-activedescendant");
@@ -272,7 +274,7 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
       onmousedown: (event: MouseEvent) => event.target === overlay && close(),
     });
     overlay.append(panel);
-    session = { baseMode, input, list, overlay, shown: [], selected: 0 };
+    session = { baseMode, input, list, overlay, shown: [], selected: 0, moved: false };
     document.body.append(overlay);
     loadCommands();
     update();
@@ -289,7 +291,7 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
       if (!count) return;
       let next = session.selected + moves[event.key];
       if (Math.abs(moves[event.key]) === 1) next = (next + count) % count;
-      select(next);
+      select(next, true);
     } else if (event.key === "Enter") {
       event.preventDefault();
       runAt(session.selected);
@@ -303,24 +305,6 @@ export function createPalette(wb: Workbench, localActions: () => Action[]): { op
   }
 
   return { open };
-}
-
-function recentKeys(mode: Mode): string[] {
-  try {
-    const stored = JSON.parse(localStorage.getItem(`nexus.palette.recent.${mode}`) ?? "[]");
-    return Array.isArray(stored) ? stored.filter((k) => typeof k === "string").slice(0, RECENT) : [];
-  } catch {
-    return [];
-  }
-}
-
-function remember(mode: Mode, key: string): void {
-  const keys = [key, ...recentKeys(mode).filter((k) => k !== key)].slice(0, RECENT);
-  try {
-    localStorage.setItem(`nexus.palette.recent.${mode}`, JSON.stringify(keys));
-  } catch {
-    // storage full or disabled: recents are a nicety
-  }
 }
 
 /** A result in one short line: JSON, cut at 200 characters. */

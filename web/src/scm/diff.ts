@@ -46,11 +46,14 @@ export async function openDiff(wb: Workbench, git: Git, file: FileState, staged:
       body.replaceChildren(patchView(diff.patch));
       return;
     }
+    const language = await languageFor(file.path)
+      .load()
+      .catch(() => []);
     if (!dialog.isConnected) return;
     body.replaceChildren();
     new MergeView({
-      a: { doc: text.old, extensions: readOnly(file.path) },
-      b: { doc: text.new, extensions: readOnly(file.path) },
+      a: { doc: text.old, extensions: [readOnly(), language] },
+      b: { doc: text.new, extensions: [readOnly(), language] },
       parent: body,
       gutter: true,
       highlightChanges: true,
@@ -69,14 +72,13 @@ async function rebuild(git: Git, file: FileState, staged: boolean, working: stri
   return { old: revertPatch(index, patch), new: index };
 }
 
-function readOnly(path: string): Extension {
+function readOnly(): Extension {
   const dark = window.matchMedia?.("(prefers-color-scheme: dark)").matches ?? false;
   return [
     lineNumbers(),
     EditorState.readOnly.of(true),
     EditorView.darkTheme.of(dark),
     syntaxHighlighting(classHighlighter),
-    languageFor(path).extension(),
   ];
 }
 

@@ -1,5 +1,5 @@
-/** The source control REST routes (README "Source control"), typed. */
-import { encodePath, type Api } from "../core/api";
+/** Source control (README "Source control"): the results' types and the calls. */
+import type { Hub } from "../core/hub";
 
 export interface FileState {
   path: string;
@@ -48,67 +48,65 @@ export interface BranchList {
   branches: Branch[];
 }
 
+/** The `git.*` commands, run over the hub (the same handlers as the REST routes under
+ * `/api/v1/workspaces/{id}/git/`): expected refusals such as "not a repository" or a 409 on
+ * checkout then come back as acknowledgements, not as failed requests in the console. */
 export class Git {
-  private readonly base: string;
-
   constructor(
-    private readonly api: Api,
+    private readonly hub: Hub,
     private readonly workspace: string,
-  ) {
-    this.base = `/api/v1/workspaces/${encodeURIComponent(workspace)}/git`;
+  ) {}
+
+  private run<T>(command: string, args: Record<string, unknown> = {}): Promise<T> {
+    return this.hub.call<T>("command:execute", { workspace: this.workspace, command, args }, 30000);
   }
 
   status(): Promise<GitStatus> {
-    return this.api.get(`${this.base}/status`);
+    return this.run("git.status");
   }
 
   diff(path: string, staged: boolean): Promise<FileDiff> {
-    const query = new URLSearchParams({ path, staged: String(staged) });
-    return this.api.get(`${this.base}/diff?${query}`);
+    return this.run("git.diff", { path, staged });
   }
 
   stage(paths: string[]): Promise<GitStatus> {
-    return this.api.post(`${this.base}/stage`, { paths });
+    return this.run("git.stage", { paths });
   }
 
   unstage(paths: string[]): Promise<GitStatus> {
-    return this.api.post(`${this.base}/unstage`, { paths });
+    return this.run("git.unstage", { paths });
   }
 
   commit(message: string): Promise<CommitInfo> {
-    return this.api.post(`${this.base}/commit`, { message });
+    return this.run("git.commit", { message });
   }
 
   log(limit = 20): Promise<CommitInfo[]> {
-    return this.api.get(`${this.base}/log?limit=${limit}`);
+    return this.run("git.log", { limit });
   }
 
   branches(): Promise<BranchList> {
-    return this.api.get(`${this.base}/branches`);
+    return this.run("git.branches");
   }
 
   createBranch(name: string): Promise<Branch> {
-    return this.api.post(`${this.base}/branches`, { name });
+    return this.run("git.createBranch", { name });
   }
 
   checkout(branch: string): Promise<BranchList> {
-    return this.api.post(`${this.base}/checkout`, { branch });
+    return this.run("git.checkout", { branch });
   }
 
   init(): Promise<{ path: string; branch: string }> {
-    return this.api.post(`${this.base}/init`);
+    return this.run("git.init");
   }
 
   /** The working tree's text of a file: "" when it is gone, null when it is binary. */
   async workingText(path: string): Promise<string | null> {
-    const url = `/api/v1/workspaces/${encodeURIComponent(this.workspace)}/files/${encodePath(path)}`;
     try {
-      const file = await this.api.request<{ content: string | null }>("GET", url, {
-        headers: { Accept: "application/json" },
-      });
-      return file.content;
+      return (await this.run<{ content: string | null }>("files.read", { path })).content;
     } catch (error) {
-      if ((error as { status?: number }).status === 404) return "";
+      if ((error as { code?: string }).code === "not_found") return "";
       throw error;
     }
   }

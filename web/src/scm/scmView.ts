@@ -6,14 +6,13 @@ import { confirm, prompt } from "../ui/dialog";
 import { attempt, notify } from "../ui/notify";
 import { showBranchMenu } from "./branchMenu";
 import { renderChanges } from "./changes";
-import { openDiff } from "./diff";
 import { Git, isChanged, isStaged, relativeTime, type GitStatus } from "./git";
 import "./scm.css";
 
 const HISTORY_LIMIT = 20;
 
 export function scmView(wb: Workbench): View {
-  const git = new Git(wb.api, wb.workspace.id);
+  const git = new Git(wb.hub, wb.workspace.id);
   let status: GitStatus | null = null;
   let notRepository = false;
   let historyOpen = false;
@@ -119,7 +118,8 @@ export function scmView(wb: Workbench): View {
       groups,
       renderChanges(status.files, {
         canEdit,
-        open: (file, staged) => void openDiff(wb, git, file, staged),
+        // The merge view loads on first use, keeping the page's initial JavaScript small.
+        open: (file, staged) => void attempt(async () => (await import("./diff")).openDiff(wb, git, file, staged)),
         stage: (paths) => void change(() => git.stage(paths)),
         unstage: (paths) => void change(() => git.unstage(paths)),
       }),
@@ -245,6 +245,9 @@ export function scmView(wb: Workbench): View {
   wb.hub.on<{ workspace?: string }>("git:changed", (p) => mine(p) && later());
   wb.hub.on<{ workspace?: string }>("explorer:changed", (p) => mine(p) && later());
   wb.hub.events.on("state", (state) => state === "connected" && later());
+  // A role change shows or hides the controls; a commit made in a terminal shows on return.
+  wb.hub.on<{ workspace?: string }>("workspace:role", (p) => mine(p) && later());
+  window.addEventListener("focus", later);
 
   const reveal = (then?: () => void) => {
     wb.reveal("scm");

@@ -1,12 +1,13 @@
 /** The bottom panel's TERMINAL tab: the workspace's shared terminals, one xterm.js screen each. */
 import "@xterm/xterm/css/xterm.css";
 import "./terminal.css";
-import { h, clear, userColor } from "../ui/dom";
+import { h, clear } from "../ui/dom";
 import { attempt, notify } from "../ui/notify";
 import { confirm } from "../ui/dialog";
 import type { View, Workbench } from "../workbench/context";
 import { TerminalLink } from "./terminalLink";
 import { TerminalSession, type TerminalInfo } from "./terminalSession";
+import { terminalTab } from "./terminalTabs";
 
 type Attached = TerminalInfo & { scrollback: string };
 
@@ -105,11 +106,21 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
     s.host.dataset.testid = "terminal";
     fitActive();
     if (focus) s.focus();
-    if (fresh) await attach(s);
+    if (!fresh) return;
+    try {
+      await attach(s);
+    } catch (error) {
+      drop(info.id); // showing it again tries again
+      report(error);
+    }
   }
 
   // -- the list -------------------------------------------------------------------------------
+  const asked = new Set<number>(); // owners whose names were looked up
   async function loadNames(): Promise<void> {
+    const unknown = infos.filter((info) => !names.has(info.owner) && !asked.has(info.owner));
+    if (unknown.length === 0) return;
+    for (const info of unknown) asked.add(info.owner);
     try {
       const members = await wb.api.command<{ user_id: number; username: string }[]>(workspace, "workspace.members");
       for (const member of members) names.set(member.user_id, member.username);
@@ -131,8 +142,9 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
       const s = sessions.get(info.id);
       if (s && s.info.running && !info.running) s.exited(info.exit_code);
     }
-    if (infos.some((info) => !names.has(info.owner))) void loadNames();
+    void loadNames();
     if (!activeId || !infos.some((info) => info.id === activeId)) await activate(infos[0]?.id ?? null);
+    else if (!sessions.has(activeId)) await activate(activeId);
     else render();
   }
 
@@ -176,7 +188,22 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
     newButton.hidden = !editable;
     readOnlyNote.hidden = editable;
     const focused = tabs.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.id : undefined;
-    clear(tabs, ...infos.map((info, index) => tab(info, index, editable)));
+    const tabbable = infos.some((info) => info.id === activeId) ? activeId : infos[0]?.id;
+    const activateTab = (id: string, focus: boolean) => void attempt(() => activate(id, focus));
+    clear(
+      tabs,
+      ...infos.map((info, index) =>
+        terminalTab(info, {
+          index,
+          owner: names.get(info.owner) ?? `user ${info.owner}`,
+          active: info.id === activeId,
+          tabbable: info.id === tabbable,
+          editable,
+          activate: activateTab,
+          close: (target) => void close(target),
+        }),
+      ),
+    );
     if (focused) tabs.querySelector<HTMLElement>(`[data-id="${CSS.escape(focused)}"]`)?.focus();
     if (infos.length === 0) {
       clear(
@@ -186,58 +213,6 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
       );
       stage.append(empty);
     } else empty.remove();
-  }
-
-  function tab(info: TerminalInfo, index: number, editable: boolean): HTMLElement {
-    const owner = names.get(info.owner) ?? `user ${info.owner}`;
-    const state = info.running ? "running" : `exited${info.exit_code === null ? "" : ` (code ${info.exit_code})`}`;
-    const active = info.id === activeId;
-    const onkeydown = (event: KeyboardEvent) => {
-      const all = [...tabs.querySelectorAll<HTMLElement>(".terminal-tab")];
-      const at = all.indexOf(event.currentTarget as HTMLElement);
-      const moves: Record<string, number> = { ArrowLeft: at - 1, ArrowRight: at + 1, Home: 0, End: all.length - 1 };
-      if (event.key in moves) {
-        const next = all[(moves[event.key] + all.length) % all.length];
-        event.preventDefault();
-        next.focus();
-        void attempt(() => activate(next.dataset.id ?? null));
-      } else if (event.key === "Enter" || event.key === " ") {
-        event.preventDefault();
-        void attempt(() => activate(info.id, true));
-      } else if (event.key === "Delete" && editable) {
-        event.preventDefault();
-        void close(info);
-      }
-    };
-    return h(
-      "div",
-      {
-        class: `terminal-tab${active ? " active" : ""}`,
-        role: "tab",
-        tabindex: active || (!activeId && index === 0) ? "0" : "-1",
-        "aria-selected": String(active),
-        "aria-label": `${info.name}, ${owner}, ${state}`,
-        title: `${info.command} — opened by ${owner} — ${state}${editable ? " (Delete closes it)" : ""}`,
-        "data-id": info.id,
-        onclick: () => void attempt(() => activate(info.id, true)),
-        onkeydown,
-      },
-      h("span", { class: `terminal-state ${info.running ? "running" : "exited"}`, "aria-hidden": "true" }),
-      h("span", { class: "terminal-name" }, `${index + 1}: ${info.name}`),
-      h("span", { class: "terminal-owner", style: `color: ${userColor(owner).color}` }, owner),
-      editable &&
-        h(
-          "button",
-          {
-            class: "icon terminal-close",
-            tabindex: "-1",
-            "aria-label": `Close terminal ${index + 1}: ${info.name}`,
-            title: "Close terminal",
-            onclick: (event: Event) => (event.stopPropagation(), void close(info)),
-          },
-          "×",
-        ),
-    );
   }
 
   // -- size, role, theme, connection ------------------------------------------------------------

@@ -161,7 +161,8 @@ export class TerminalSession {
   }
 
   private exitNote(code: number | null): void {
-    this.term.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n`);
+    // Dimmed, and the cursor hidden: nothing more will be typed here.
+    this.term.write(`\r\n\x1b[2m[process exited${code === null ? "" : ` with code ${code}`}]\x1b[0m\r\n\x1b[?25l`);
   }
 
   focus(): void {
