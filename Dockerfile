@@ -7,6 +7,16 @@
 # Without NEXUS_DATABASE_URL / NEXUS_REDIS_URL it runs with the embedded defaults
 # (SQLite under /data, in-process bus); docker-compose.yml wires in PostgreSQL and Redis.
 
+FROM node:22-slim AS web
+
+# The browser IDE: static files the server serves at / (NEXUS_WEB_DIR).
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY web/ ./
+RUN npm run build
+
+
 FROM python:3.11-slim AS build
 
 ENV PIP_NO_CACHE_DIR=1 \
@@ -32,7 +42,8 @@ ENV PATH=/opt/nexus/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     NEXUS_WORKSPACE_ROOT=/workspaces \
-    NEXUS_DATA_DIR=/data
+    NEXUS_DATA_DIR=/data \
+    NEXUS_WEB_DIR=/opt/nexus-web
 
 RUN groupadd --system --gid 10001 nexus \
     && useradd --system --uid 10001 --gid nexus --home-dir /home/nexus --create-home nexus \
@@ -40,6 +51,7 @@ RUN groupadd --system --gid 10001 nexus \
     && chown nexus:nexus /workspaces /data
 
 COPY --from=build /opt/nexus /opt/nexus
+COPY --from=web /web/dist /opt/nexus-web
 
 USER nexus
 WORKDIR /home/nexus

@@ -97,6 +97,7 @@ bench: install-test
 	$(BIN)/python bench/debug.py
 	$(BIN)/python bench/ai.py
 	$(BIN)/python bench/voice.py
+	$(BIN)/python bench/web.py
 
 clean:
 	rm -rf $(VENV) .nexus .pytest_cache .mypy_cache .ruff_cache web/dist

@@ -767,6 +767,8 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run(ctx))
         except (BenchError, collab.BenchError) as exc:
             raise SystemExit(f"benchmark failed: {exc}") from None
+        except KeyboardInterrupt:
+            raise SystemExit("interrupted; servers and browser stopped") from None
         print(
             f"chromium's processes ran on core(s) {ctx.chromium_cores}; took "
             f"{time.monotonic() - started:.0f} s; load average {os.getloadavg()[0]:.1f}"

@@ -87,7 +87,9 @@ async def test_follow_mode_follows_the_other_persons_file(
     await expect(page_b.get_by_text("Following alice")).to_be_hidden()
 
 
-async def test_a_viewer_watches_but_cannot_type(web_server: WebServer, open_page: PageOpener) -> None:
+async def test_a_viewer_watches_but_cannot_type(
+    web_server: WebServer, open_page: PageOpener
+) -> None:
     alice, bob, workspace = await two_users(web_server, "viewer", files={"notes.md": "# Notes\n"})
     link = f"/w/{workspace['id']}?open=notes.md"
     page_a = await open_page(alice, link)

@@ -7,12 +7,14 @@ import asyncio
 
 from playwright.async_api import expect
 
-from tests.web._ide import EDITOR, editor_ready, type_at_end, two_users
+from tests.web._ide import EDITOR, editor_ready, two_users, type_at_end
 from tests.web._server import WebServer
 from tests.web.conftest import PageOpener
 
 
-async def test_completion_diagnostics_and_rename(web_server: WebServer, open_page: PageOpener) -> None:
+async def test_completion_diagnostics_and_rename(
+    web_server: WebServer, open_page: PageOpener
+) -> None:
     alice, _bob, workspace = await two_users(
         web_server,
         files={

@@ -24,6 +24,8 @@ export function markOf(code: string): GitMark {
   return { letter: "M", kind: "modified", title: "Modified" };
 }
 
+const STRENGTH = ["added", "deleted", "modified", "conflict"];
+
 export class GitDecorations {
   private files = new Map<string, GitMark>();
   private folders = new Map<string, string>();
@@ -40,7 +42,7 @@ export class GitDecorations {
     return this.files.get(path);
   }
 
-  /** The kind of change inside a folder ("conflict" wins over "modified"), if any. */
+  /** The strongest kind of change inside a folder (conflict, modified, deleted, added), if any. */
   folder(path: string): string | undefined {
     return this.folders.get(path);
   }
@@ -89,7 +91,8 @@ export class GitDecorations {
       const mark = markOf(code);
       next.set(clean, mark);
       for (let folder = parentOf(clean); ; folder = parentOf(folder)) {
-        if (folders.get(folder) !== "conflict") folders.set(folder, mark.kind === "conflict" ? "conflict" : "modified");
+        const known = folders.get(folder);
+        if (known === undefined || STRENGTH.indexOf(mark.kind) > STRENGTH.indexOf(known)) folders.set(folder, mark.kind);
         if (folder === "") break;
       }
     }

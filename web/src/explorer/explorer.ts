@@ -3,6 +3,7 @@ import { h, clear, initials, userColor } from "../ui/dom";
 import { attempt } from "../ui/notify";
 import type { View, Workbench } from "../workbench/context";
 import { GitDecorations } from "./decorations";
+import { icon } from "./icons";
 import { installDrop } from "./drop";
 import { showMenu, type MenuItem } from "./menu";
 import { TreeModel, parentOf, type Entry } from "./model";
@@ -46,18 +47,18 @@ export function explorerView(wb: Workbench, presence: Presence): View {
     activeFile: () => wb.activeFile(),
   });
 
-  const button = (label: string, icon: string, testid: string, run: () => unknown) =>
-    h("button", { type: "button", class: "icon", "aria-label": label, title: label, testid, onclick: run }, icon);
+  const button = (label: string, glyph: Parameters<typeof icon>[0], testid: string, run: () => unknown) =>
+    h("button", { type: "button", class: "icon", "aria-label": label, title: label, testid, onclick: run }, icon(glyph));
   const editActions = [
-    button("New File", "＋", "explorer-new-file", () => void attempt(() => ops.newFile())),
-    button("New Folder", "⊞", "explorer-new-folder", () => void attempt(() => ops.newFolder())),
+    button("New File", "newFile", "explorer-new-file", () => void attempt(() => ops.newFile())),
+    button("New Folder", "newFolder", "explorer-new-folder", () => void attempt(() => ops.newFolder())),
   ];
   const actions = h(
     "div",
     { class: "actions" },
     editActions,
-    button("Refresh Explorer", "⟳", "explorer-refresh", () => void attempt(() => refresh())),
-    button("Collapse Folders", "⊟", "explorer-collapse", () => model.collapseAll()),
+    button("Refresh Explorer", "refresh", "explorer-refresh", () => void attempt(() => refresh())),
+    button("Collapse Folders", "collapse", "explorer-collapse", () => model.collapseAll()),
   );
   const progress = h("div", { class: "explorer-progress", role: "status", "aria-live": "polite", hidden: true });
   const body = h("div", { class: "explorer-body" }, tree.element);

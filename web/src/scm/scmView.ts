@@ -6,7 +6,7 @@ import { confirm, prompt } from "../ui/dialog";
 import { attempt, notify } from "../ui/notify";
 import { showBranchMenu } from "./branchMenu";
 import { renderChanges } from "./changes";
-import { Git, isChanged, isStaged, relativeTime, type GitStatus } from "./git";
+import { Git, isChanged, isStaged, relativeTime, type BranchList, type GitStatus } from "./git";
 import "./scm.css";
 
 const HISTORY_LIMIT = 20;
@@ -18,6 +18,7 @@ export function scmView(wb: Workbench): View {
   let historyOpen = false;
   let loadSeq = 0;
   let busy = false;
+  let menuOpen = false;
 
   const branchButton = h("button", {
     class: "scm-branch",
@@ -180,10 +181,17 @@ export function scmView(wb: Workbench): View {
     if (!wb.canEdit()) return;
     let name: string | null = null;
     if (!create) {
-      const list = await attempt(() => git.branches());
-      if (!list) return;
-      const choice = await showBranchMenu(branchButton, list, true);
-      if (!choice) return;
+      if (menuOpen) return;
+      menuOpen = true;
+      let choice: Awaited<ReturnType<typeof showBranchMenu>> = null;
+      let list: BranchList | undefined;
+      try {
+        list = await attempt(() => git.branches());
+        if (list) choice = await showBranchMenu(branchButton, list, true);
+      } finally {
+        menuOpen = false;
+      }
+      if (!choice || !list) return;
       if (choice.branch === list.current) return;
       name = choice.branch;
       create = name === null;

@@ -35,7 +35,8 @@ function workbenchKey(event: KeyboardEvent): boolean {
   const mod = event.ctrlKey || event.metaKey;
   if (event.key === "F1") return true;
   if (mod && (event.key === "`" || event.code === "Backquote")) return true;
-  if (mod && event.shiftKey && !event.altKey) return true; // palette, search, copy/paste, new terminal…
+  // Ctrl+Shift+letter: palette, search, explorer, copy/paste… (Ctrl+_ and the like stay the shell's).
+  if (mod && event.shiftKey && !event.altKey && /^Key[A-Z]$/.test(event.code)) return true;
   return mod && !event.shiftKey && !event.altKey && event.key.toLowerCase() === "p";
 }
 

@@ -12,7 +12,7 @@ import { createPalette } from "../palette/palette";
 import { scmView } from "../scm/scmView";
 import { searchView } from "../search/searchView";
 import { terminalView } from "../terminal/terminalPanel";
-import { h, userColor, initials } from "../ui/dom";
+import { h, userColor } from "../ui/dom";
 import { notify } from "../ui/notify";
 import type { Action, Workbench, WorkbenchEvents } from "./context";
 import { bindKeys } from "./keys";
@@ -116,8 +116,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
     presence.element,
     h("button", { class: "icon", "aria-label": "Members", title: "Members", onclick: () => openMembersDialog(wb) }, "Members"),
     h("button", { class: "icon", "aria-label": "Command palette", title: "Command palette (Ctrl+Shift+P)", onclick: () => palette.open() }, "⌘"),
-    h("span", { class: "me", title: user.username, style: `--user: ${userColor(user.username).color}` }, initials(user.username)),
-    h("button", { class: "icon", onclick: options.signOut, title: "Sign out" }, "Sign out"),
+    h("button", { class: "icon", onclick: options.signOut, title: `Signed in as ${user.username}` }, "Sign out"),
   );
   const offlineBanner = h("div", { class: "offline-banner", role: "alert", hidden: true }, "You are offline. Keep typing: your changes are kept and will be sent when the connection returns.");
   root.replaceChildren(h("div", { class: "workbench" }, titleBar, offlineBanner, following, layout.element, status.element));
@@ -153,8 +152,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   hub.on<{ workspace: string; command: string; args: Record<string, unknown> }>("editor:command", (event) => {
     if (event.workspace === workspace.id) void area?.runEditorCommand(event.command, event.args ?? {});
   });
-  hub.on<{ workspace: string; branch: string | null }>("git:changed", (event) => {
-    if (event.workspace === workspace.id) status.setBranch(event.branch);
+  hub.on<{ workspace: string }>("git:changed", (event) => {
+    if (event.workspace === workspace.id) refreshBranch();
   });
   area.lsp.events.on("status", ({ language, status: s }) => status.setServers(language, s));
   wb.events.on("activeFile", (path) => {
@@ -165,10 +164,12 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   document.title = `${workspace.name} — NEXUS`;
   // Over the hub, not REST: a workspace that is no repository answers 409, which the
   // browser would log as a failed resource load.
-  hub.call<{ branch: string | null }>("command:execute", { workspace: workspace.id, command: "git.status" }).then(
-    (s) => status.setBranch(s.branch),
-    () => status.setBranch(null),
-  );
+  const refreshBranch = () =>
+    hub.call<{ branch: string | null }>("command:execute", { workspace: workspace.id, command: "git.status" }).then(
+      (s) => status.setBranch(s.branch),
+      () => status.setBranch(null),
+    );
+  void refreshBranch();
 
   // An expired token: sign in again on top of the workbench, so nothing typed is lost.
   let reauthenticating: Promise<void> | null = null;
