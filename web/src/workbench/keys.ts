@@ -3,6 +3,9 @@ import type { EditorArea } from "../editor/area";
 import type { Workbench } from "./context";
 import type { Layout } from "./layout";
 
+/** Keys a shell needs more than the workbench does. */
+const TERMINAL_KEYS = new Set(["ctrl+w", "ctrl+b", "ctrl+s", "ctrl+g"]);
+
 interface Parts {
   area: EditorArea;
   layout: Layout;
@@ -43,8 +46,13 @@ export function bindKeys(wb: Workbench, { area, layout, palette, terminals }: Pa
       const key = event.key === "`" || event.code === "Backquote" ? "`" : event.key.length === 1 ? event.key.toLowerCase() : event.key.toLowerCase();
       const combo = [event.ctrlKey || event.metaKey ? "ctrl" : "", event.shiftKey ? "shift" : "", event.altKey ? "alt" : "", key].filter(Boolean).join("+");
       const action = byKeys.get(combo);
-      // F2 and Ctrl+G belong to the editor's keymap when an editor has focus.
-      if (!action || ((combo === "f2" || combo === "ctrl+g") && !(event.target as Element)?.closest?.(".cm-editor"))) return;
+      const target = event.target as Element | null;
+      if (!action) return;
+      // F2 and Ctrl+G act on the editor that has focus, nowhere else.
+      if ((combo === "f2" || combo === "ctrl+g") && !target?.closest?.(".cm-editor")) return;
+      // In a terminal, the shell's own keys (Ctrl+W deletes a word, Ctrl+B moves back…)
+      // win, as in VS Code; workbench keys with Shift, the palette and Ctrl+` still work.
+      if (target?.closest?.(".xterm") && TERMINAL_KEYS.has(combo)) return;
       event.preventDefault();
       event.stopPropagation();
       void action.run();

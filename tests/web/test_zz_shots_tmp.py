@@ -1,0 +1,23 @@
+from playwright.async_api import expect
+async def test_shots(web_server, open_page):
+    alice = await web_server.create_user("alice")
+    bob = await web_server.create_user("bob")
+    ws = await web_server.create_workspace(alice, "demo")
+    await web_server.add_member(alice, ws["id"], "bob", "editor")
+    from pathlib import Path
+    folder = Path(ws["path"])
+    (folder / "src").mkdir()
+    (folder / "src" / "app.py").write_text("x = 1\n")
+    (folder / "README.md").write_text("hi\n")
+    await web_server.http.post(f"/api/v1/workspaces/{ws['id']}/git/init", headers=web_server.headers(alice))
+    bp = await open_page(bob, f"/w/{ws['id']}?open=src/app.py")
+    page = await open_page(alice, f"/w/{ws['id']}")
+    await expect(page.locator('[data-path="src"]')).to_be_visible()
+    await page.locator('[data-path="src"]').click()
+    await expect(page.locator('[data-path="src/app.py"] .presence-badge')).to_be_visible()
+    await page.locator('[data-path="README.md"]').click(button="right")
+    await page.screenshot(path="/tmp/shot_menu.png")
+    await page.keyboard.press("Escape")
+    await page.get_by_role("button", name="Members", exact=True).click()
+    await expect(page.get_by_test_id("member-bob")).to_be_visible()
+    await page.screenshot(path="/tmp/shot_members.png")
