@@ -45,6 +45,10 @@ ENV PATH=/opt/nexus/bin:$PATH \
     NEXUS_DATA_DIR=/data \
     NEXUS_WEB_DIR=/opt/nexus-web
 
+# bubblewrap seals workspace processes (NEXUS_SANDBOX).
+RUN apt-get update && apt-get install -y --no-install-recommends bubblewrap \
+    && rm -rf /var/lib/apt/lists/*
+
 RUN groupadd --system --gid 10001 nexus \
     && useradd --system --uid 10001 --gid nexus --home-dir /home/nexus --create-home nexus \
     && mkdir -p /workspaces /data \

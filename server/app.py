@@ -58,7 +58,15 @@ def nexus_version() -> str:
 
 async def healthz(request: Request) -> Response:
     services = request.app.state.services
-    return JSONResponse({"status": "ok", "node": services.node_id, "version": nexus_version()})
+    sandbox = services.supervisor.sandbox.status
+    return JSONResponse(
+        {
+            "status": "ok",
+            "node": services.node_id,
+            "version": nexus_version(),
+            "sandbox": {"sealed": sandbox.sealed, "detail": sandbox.detail},
+        }
+    )
 
 
 async def readyz(request: Request) -> Response:
@@ -67,7 +75,12 @@ async def readyz(request: Request) -> Response:
     balancer or a benchmark sends work only to a node that is not busy starting."""
     services = request.app.state.services
     warming = ["voice"] if services.voice.warming else []
-    body = {"status": "warming" if warming else "ready", "warming": warming}
+    sandbox = services.supervisor.sandbox.status
+    body = {
+        "status": "warming" if warming else "ready",
+        "warming": warming,
+        "sandbox": {"sealed": sandbox.sealed, "detail": sandbox.detail},
+    }
     return JSONResponse(body, status_code=503 if warming else 200)
 
 

@@ -13,6 +13,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from server.supervisor.sandbox import SandboxMode
+
 
 def _repository_web_dist() -> Path:
     """The web app built in this checkout (`make web`), for an editable install."""
@@ -145,6 +147,21 @@ class Settings(BaseSettings):
     )
     lsp_memory_mb: int = Field(
         4096, ge=0, description="Address-space ceiling of each language server (0: none)."
+    )
+    # -- workspace processes (server/supervisor/) ---------------------------------------
+    sandbox: SandboxMode = Field(
+        SandboxMode.auto,
+        description="`auto`: seal workspace processes with bubblewrap when it works, else "
+        "warn; `required`: refuse to start them without it; `off`: do not seal.",
+    )
+    sandbox_network: bool = Field(
+        True, description="Whether sandboxed workspace processes may use the network."
+    )
+    sandbox_max_processes: int = Field(
+        512, ge=0, description="Processes one workspace may run at once (0: no limit)."
+    )
+    sandbox_memory_mb: int = Field(
+        4096, ge=0, description="Address-space ceiling of each workspace process (0: none)."
     )
     # -- AI (server/ai/) ------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(

@@ -178,3 +178,30 @@ DEBUG_STARTS = Counter(
 
 def render() -> bytes:
     return generate_latest(REGISTRY)
+
+
+# -- workspace processes (server/supervisor) ----------------------------------------------
+PROCESSES_RUNNING = Gauge(
+    "nexus_processes_running", "Workspace processes running, by kind.", ["kind"], registry=REGISTRY
+)
+PROCESS_STARTS = Counter(
+    "nexus_process_starts_total",
+    "Workspace processes started, by kind and outcome.",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
+PROCESS_RESTARTS = Counter(
+    "nexus_process_restarts_total", "Services restarted after a crash.", ["kind"], registry=REGISTRY
+)
+PROCESS_CRASHES = Counter(
+    "nexus_process_crashes_total",
+    "Workspace processes that exited with an error without being asked to stop.",
+    ["kind"],
+    registry=REGISTRY,
+)
+PROCESS_KILLS = Counter(
+    "nexus_process_kills_total",
+    "Workspace processes (or what they left behind) that needed SIGKILL.",
+    ["kind"],
+    registry=REGISTRY,
+)

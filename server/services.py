@@ -26,6 +26,7 @@ from server.debug import BreakpointStore, DebugSessions, register_debug_commands
 from server.hub.presence import MemoryPresence, create_presence
 from server.models import User
 from server.storage import AuditLog, TokenStore, UserStore, WorkspaceStore, create_engine, migrate
+from server.supervisor import Sandbox, Supervisor
 from server.terminals import TerminalManager, register_terminal_commands
 from server.workspaces import WorkspaceService, register_workspace_commands
 from server.workspaces.file_commands import register_file_commands
@@ -55,6 +56,7 @@ class Services:
     workspace_service: WorkspaceService
     registry: CommandRegistry
     rooms: Rooms
+    supervisor: Supervisor
     terminals: TerminalManager
     debug: DebugSessions
     watchers: WorkspaceWatchers
@@ -102,6 +104,14 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         await rooms.start()
         stack.push_async_callback(rooms.close)
+        sandbox = Sandbox(settings.sandbox, settings.data_dir / "homes")
+        supervisor = Supervisor(
+            sandbox,
+            max_processes=settings.sandbox_max_processes,
+            memory_mb=settings.sandbox_memory_mb,
+            network=settings.sandbox_network,
+        )
+        stack.push_async_callback(supervisor.shutdown)  # last: whatever an owner left
         registry = CommandRegistry()
         register_workspace_commands(registry)
         register_terminal_commands(registry)
@@ -160,6 +170,7 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
             ),
             registry=registry,
             rooms=rooms,
+            supervisor=supervisor,
             terminals=terminals,
             debug=debug,
             watchers=watchers,

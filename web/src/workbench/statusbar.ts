@@ -77,5 +77,7 @@ export class StatusBar {
 
   setSandbox(text: string | null): void {
     this.sandbox.textContent = text ?? "";
+    this.sandbox.title = text ? "Workspace processes run unsealed: they can see other workspaces and the server (NEXUS_SANDBOX)." : "";
+    this.sandbox.classList.toggle("warning", !!text);
   }
 }

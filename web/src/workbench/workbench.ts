@@ -170,6 +170,13 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
       () => status.setBranch(null),
     );
   void refreshBranch();
+  // A server without a working sandbox says so where everyone looks.
+  fetch("/healthz")
+    .then((r) => r.json())
+    .then((health: { sandbox?: { sealed: boolean; detail: string } }) => {
+      if (health.sandbox && !health.sandbox.sealed) status.setSandbox(`⚠ Not isolated: ${health.sandbox.detail}`);
+    })
+    .catch(() => undefined);
 
   // An expired token: sign in again on top of the workbench, so nothing typed is lost.
   let reauthenticating: Promise<void> | null = null;
