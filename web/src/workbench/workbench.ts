@@ -189,7 +189,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
       area?.setToken(fresh);
       reauthenticating = null;
     }));
-  hub.events.on("unauthorized", (message) => void renew(message));
+  hub.events.on("unauthorized", (reason) => void renew(`Your session has ended (${reason}). Sign in again to continue.`));
   api.events.on("unauthorized", () => void renew("Your session has expired. Sign in again to continue."));
   area.events.on("expired", () => void renew("Your session has expired. Sign in again to continue."));
 
