@@ -39,7 +39,9 @@ async def until(condition: Any, timeout: float = 10) -> None:
             await asyncio.sleep(0.05)
 
 
-async def test_explorer_is_live_and_edits_files(web_server: WebServer, open_page: PageOpener) -> None:
+async def test_explorer_is_live_and_edits_files(
+    web_server: WebServer, open_page: PageOpener
+) -> None:
     alice = await web_server.create_user("alice")
     bob = await web_server.create_user("bob")
     workspace = await web_server.create_workspace(alice, "demo")
@@ -90,9 +92,25 @@ async def test_explorer_is_live_and_edits_files(web_server: WebServer, open_page
     await expect(row(page, "disk.txt")).to_have_attribute("aria-selected", "true")
     await page.keyboard.press("F2")
     await answer_prompt(page, "Rename or Move", "docs/moved.txt")
-    await until(lambda: (folder / "docs" / "moved.txt").is_file() and not (folder / "disk.txt").exists())
+    await until(
+        lambda: (folder / "docs" / "moved.txt").is_file() and not (folder / "disk.txt").exists()
+    )
     await expect(row(page, "disk.txt")).to_have_count(0)
     await expect(row(page, "docs/moved.txt")).to_be_visible()
+
+    # Files dropped from the desktop onto a folder row are uploaded into it.
+    files = await page.evaluate_handle(
+        """() => {
+            const data = new DataTransfer();
+            data.items.add(new File(["uploaded\\n"], "up.txt", {type: "text/plain"}));
+            return data;
+        }"""
+    )
+    await row(page, "docs").dispatch_event("dragover", {"dataTransfer": files})
+    await row(page, "docs").dispatch_event("drop", {"dataTransfer": files})
+    await until(lambda: (folder / "docs" / "up.txt").is_file())
+    assert (folder / "docs" / "up.txt").read_text() == "uploaded\n"
+    await expect(row(page, "docs/up.txt")).to_be_visible()
 
     # Delete from the row's menu, after a confirmation.
     await row(page, "hello.py").click(button="right")
@@ -106,7 +124,9 @@ async def test_explorer_is_live_and_edits_files(web_server: WebServer, open_page
     # Delete with the Delete key; cancelling keeps the file.
     await row(page, "docs/moved.txt").focus()
     await page.keyboard.press("Delete")
-    await page.get_by_role("dialog", name="Delete File").get_by_role("button", name="Cancel").click()
+    await (
+        page.get_by_role("dialog", name="Delete File").get_by_role("button", name="Cancel").click()
+    )
     await expect(row(page, "docs/moved.txt")).to_be_visible()
     assert (folder / "docs" / "moved.txt").is_file()
 
@@ -138,7 +158,14 @@ async def test_git_marks_and_presence_free_view_for_viewers(
     await expect(explorer.get_by_role("button", name="New Folder")).to_be_hidden()
     await row(page, "src/app.py").click(button="right")
     menu = page.get_by_test_id("explorer-menu")
-    await expect(menu.get_by_role("menuitem", name="Download")).to_be_visible()
     await expect(menu.get_by_role("menuitem", name="Delete")).to_have_count(0)
     await page.keyboard.press("Escape")
     await expect(menu).to_have_count(0)
+    await expect(row(page, "src/app.py")).to_be_focused()
+    # Download, from the keyboard: Shift+F10 opens the row's menu.
+    await page.keyboard.press("Shift+F10")
+    async with page.expect_download() as download_info:
+        await menu.get_by_role("menuitem", name="Download").click()
+    download = await download_info.value
+    assert download.suggested_filename == "app.py"
+    assert Path(await download.path()).read_text() == "x = 1\n"

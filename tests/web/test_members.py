@@ -22,7 +22,9 @@ async def roles(web_server: WebServer, token: str, workspace_id: str) -> dict[st
     return {m["username"]: m["role"] for m in response.json()}
 
 
-async def test_owner_invites_and_changes_a_role(web_server: WebServer, open_page: PageOpener) -> None:
+async def test_owner_invites_and_changes_a_role(
+    web_server: WebServer, open_page: PageOpener
+) -> None:
     alice = await web_server.create_user("alice")
     await web_server.create_user("bob")
     workspace = await web_server.create_workspace(alice, "demo")

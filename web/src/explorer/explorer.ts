@@ -39,7 +39,7 @@ export function explorerView(wb: Workbench, presence: Presence): View {
 
   const tree = new TreeView(model, {
     open: (entry, preserveFocus) => void open(entry.path, preserveFocus),
-    menu: (entry, at) => showMenu(menuItems(entry), at, `Actions for ${entry.name}`),
+    menu: (entry, at) => showMenu(menuItems(entry), at, `Actions for ${entry.name}`, () => tree.focus()),
     rename: (entry) => void attempt(() => ops.rename(entry)),
     remove: (entry) => void attempt(() => ops.remove(entry)),
     decorate,
@@ -112,13 +112,15 @@ export function explorerView(wb: Workbench, presence: Presence): View {
     if (ticket === opening && (focused === document.body || focused?.closest(".cm-editor"))) tree.focus();
   }
 
-  function decorate(row: HTMLElement, entry: Entry): void {
+  function decorate(row: HTMLElement, entry: Entry): string[] {
+    const described: string[] = [];
     const mark = git.file(entry.path);
     if (entry.type === "folder") {
       const inside = git.folder(entry.path);
       if (inside) {
         row.classList.add(`git-${inside}`);
-        row.append(h("span", { class: "git-dot", title: "Contains changes", "aria-label": "contains changes" }, "●"));
+        row.append(h("span", { class: "git-dot", title: "Contains changes", "aria-hidden": "true" }, "●"));
+        described.push("contains changes");
       }
     }
     const people = (files.get(entry.path) ?? []).filter((u) => u.username !== wb.user.username);
@@ -127,16 +129,20 @@ export function explorerView(wb: Workbench, presence: Presence): View {
       row.append(
         h(
           "span",
-          { class: "presence-badges", title: `Open by ${names}`, "aria-label": `open by ${names}` },
+          { class: "presence-badges", title: `Open by ${names}`, "aria-hidden": "true" },
           people.slice(0, 3).map((u) => h("span", { class: "presence-badge", style: `background: ${u.color || userColor(u.username).color}` }, initials(u.username))),
           people.length > 3 ? h("span", { class: "presence-more" }, `+${people.length - 3}`) : null,
         ),
       );
+      described.push(`open by ${names}`);
     }
     if (mark && entry.type !== "folder") {
       row.classList.add(`git-${mark.kind}`);
-      row.append(h("span", { class: "git-letter", title: mark.title }, mark.letter));
+      row.append(h("span", { class: "git-letter", title: mark.title, "aria-hidden": "true" }, mark.letter));
+      described.push(mark.title.toLowerCase());
     }
+    if (entry.type === "symlink") described.push("link outside the workspace");
+    return described;
   }
 
   function menuItems(entry: Entry): MenuItem[] {
@@ -166,6 +172,7 @@ export function explorerView(wb: Workbench, presence: Presence): View {
   let reloadAll = false;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const flush = () => {
+    if (dirty.size === 0 && !reloadAll) return git.schedule();
     const folders = [...dirty];
     dirty.clear();
     const all = reloadAll;
@@ -177,6 +184,7 @@ export function explorerView(wb: Workbench, presence: Presence): View {
     if (event.workspace !== wb.workspace.id) return;
     if (event.overflow) reloadAll = true;
     for (const change of event.changes ?? []) {
+      if (change.kind === "modified") continue; // the tree shows no sizes or dates: only git cares
       dirty.add(parentOf(change.path));
       dirty.add(model.nearestLoaded(change.path));
     }
@@ -186,6 +194,9 @@ export function explorerView(wb: Workbench, presence: Presence): View {
   wb.hub.on<{ workspace: string }>("git:changed", (event) => {
     if (event.workspace === wb.workspace.id) git.schedule();
   });
+  // The shell updates the role on the same event: render after it (changed() waits a microtask).
+  wb.hub.on("workspace:role", changed);
+  wb.hub.on("workspace:removed", changed);
   wb.hub.events.on("state", (state) => {
     if (state === "connected") void attempt(refresh);
   });

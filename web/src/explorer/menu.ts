@@ -10,7 +10,13 @@ export interface MenuItem {
 let open: { close: () => void } | null = null;
 
 /** Shows the menu at a point (right-click) or below an element (the ⋯ button, the keyboard). */
-export function showMenu(items: MenuItem[], at: { x: number; y: number } | HTMLElement, label: string): void {
+export function showMenu(
+  items: MenuItem[],
+  at: { x: number; y: number } | HTMLElement,
+  label: string,
+  /** Gives the focus back on close (the default: the element that had it, if still there). */
+  restoreFocus?: () => void,
+): void {
   open?.close();
   const previous = document.activeElement as HTMLElement | null;
   const buttons = items.map((item) =>
@@ -58,7 +64,9 @@ export function showMenu(items: MenuItem[], at: { x: number; y: number } | HTMLE
     document.removeEventListener("mousedown", outside, true);
     window.removeEventListener("blur", onBlur);
     open = null;
-    if (restore && previous?.isConnected) previous.focus();
+    if (!restore) return;
+    if (restoreFocus) restoreFocus();
+    else if (previous?.isConnected) previous.focus();
   }
   function keydown(event: KeyboardEvent) {
     const index = buttons.indexOf(document.activeElement as HTMLButtonElement);

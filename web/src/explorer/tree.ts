@@ -8,8 +8,8 @@ export interface TreeDelegate {
   menu(entry: Entry, at: { x: number; y: number } | HTMLElement): void;
   rename(entry: Entry): void;
   remove(entry: Entry): void;
-  /** Adds the row's decorations (source control, presence) after its name. */
-  decorate(row: HTMLElement, entry: Entry): void;
+  /** Adds the row's decorations (source control, presence) after its name; returns their descriptions. */
+  decorate(row: HTMLElement, entry: Entry): string[];
   canEdit(): boolean;
   activeFile(): string | null;
 }
@@ -100,7 +100,8 @@ export class TreeView {
       h("span", { class: "twisty", "aria-hidden": "true" }, folder ? (expanded ? "▾" : "▸") : ""),
       h("span", { class: "name" }, entry.name),
     );
-    this.delegate.decorate(element, entry);
+    const described = this.delegate.decorate(element, entry);
+    element.setAttribute("aria-label", [entry.name, ...described].join(", "));
     element.append(
       h("button", { type: "button", class: "icon more", tabindex: "-1", "aria-label": `Actions for ${entry.name}`, title: "More actions (Shift+F10)" }, "⋯"),
     );

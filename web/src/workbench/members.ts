@@ -183,6 +183,17 @@ export function openMembersDialog(wb: Workbench): void {
       me ? `Remove yourself from ${wb.workspace.name}? You will lose access to it.` : `Remove ${member.username} from ${wb.workspace.name}?`,
     );
     if (!sure) return;
+    if (me) {
+      // Once out, the list is no longer ours to read: close instead of showing a 403.
+      showError(null);
+      try {
+        await wb.api.delete(`${base}/members/${encodeURIComponent(member.username)}`);
+        close();
+      } catch (e) {
+        showError((e as Error).message);
+      }
+      return;
+    }
     await act(() => wb.api.delete(`${base}/members/${encodeURIComponent(member.username)}`));
   }
 

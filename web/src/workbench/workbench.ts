@@ -193,6 +193,9 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   api.events.on("unauthorized", () => void renew("Your session has expired. Sign in again to continue."));
   area.events.on("expired", () => void renew("Your session has expired. Sign in again to continue."));
 
+  wb.addAction({ id: "workspace.manageMembers", title: "Workspace: Manage members…", run: () => openMembersDialog(wb) });
+  wb.addAction({ id: "workspace.all", title: "Workspace: Open another workspace…", run: () => window.location.assign("/") });
+  wb.addAction({ id: "auth.signOut", title: "Sign out", run: options.signOut });
   bindKeys(wb, { area, layout, palette, terminals });
 
   layout.showSide(layout.has("explorer") ? "explorer" : "search", false);
