@@ -1,11 +1,13 @@
 """Shared terminals with real PTYs through a real server: sharing, roles, scrollback, flow
-control, process clean-up, limits, and the run/test commands."""
+control, process clean-up, limits, the run/test commands, and the workspace sandbox they
+run in (no server secret, no other workspace, nothing left after closing)."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import re
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -17,7 +19,12 @@ import psutil
 import pytest
 import socketio
 
-from tests.conftest import RunningServer, make_settings, serve
+from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
+
+sealed = pytest.mark.skipif(
+    shutil.which("bwrap") is None and not os.environ.get("CI"),
+    reason="bubblewrap is not installed (apt-get install bubblewrap)",
+)
 
 
 class Term:
@@ -94,12 +101,30 @@ async def wait_gone(pids: list[int], timeout: float = 5.0) -> None:
             await asyncio.sleep(0.02)
 
 
+def namespace_pids(namespace: str) -> dict[int, int]:
+    """Every process of PID namespace `namespace` (`pid:[inode]`): its pid there → its pid
+    here. Inside the sandbox a shell's `$$` is the former."""
+    found = {}
+    for pid in psutil.pids():
+        try:
+            if os.readlink(f"/proc/{pid}/ns/pid") != namespace or gone(pid):
+                continue
+            status = Path(f"/proc/{pid}/status").read_text()
+        except (OSError, psutil.Error):
+            continue
+        inner = re.search(r"^NSpid:.*\s(\d+)$", status, re.M)
+        if inner:
+            found[int(inner[1])] = pid
+    return found
+
+
 async def shell_pids(term: Term, terminal_id: str) -> tuple[int, int]:
-    """(shell pid, pid of a background `sleep` started in it)."""
+    """(shell pid, pid of a background `sleep` started in it), as this process sees them."""
     await term.type(terminal_id, "sleep 1000 &")
-    await term.type(terminal_id, "echo shell-pid-$$ job-pid-$!")
-    match = await term.wait_text(terminal_id, r"shell-pid-(\d+) job-pid-(\d+)")
-    return int(match[1]), int(match[2])
+    await term.type(terminal_id, "echo shell-pid-$$ job-pid-$! in-$(readlink /proc/self/ns/pid)")
+    match = await term.wait_text(terminal_id, r"shell-pid-(\d+) job-pid-(\d+) in-(pid:\[\d+\])")
+    pids = namespace_pids(match[3])
+    return pids[int(match[1])], pids[int(match[2])]
 
 
 def metric(text: str, name: str) -> float:
@@ -401,3 +426,137 @@ async def test_test_run_without_a_project_says_what_it_looked_for(
     response = await run_command(nexus, team["alice"], ws, "test.run", {})
     assert response.status_code == 422
     assert "no test runner found" in response.json()["error"]["message"]
+
+
+async def probe(term: Term, terminal_id: str, lines: list[str]) -> str:
+    """Type `lines` into the shell, wait until they ran; their output."""
+    for line in lines:
+        await term.type(terminal_id, line)
+    await term.type(terminal_id, "echo probes-done-$((20+1))")
+    await term.wait_text(terminal_id, "probes-done-21")
+    return term.text[terminal_id]
+
+
+@sealed
+async def test_a_terminal_holds_none_of_the_servers_secrets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its environment is the supervisor's allow-list: no admin token, no model key, and
+    the server's own environment is out of reach through `/proc`. A configured shell that
+    is not there inside the sandbox gives way to bash."""
+    monkeypatch.setenv("NEXUS_ADMIN_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-a-secret-of-the-server")
+    outside_shell = tmp_path / "bin" / "fancysh"  # the server has it; the sandbox does not
+    outside_shell.parent.mkdir()
+    outside_shell.write_text('#!/bin/sh\nexec /bin/sh "$@"\n')
+    outside_shell.chmod(0o755)
+    settings = make_settings(tmp_path, sandbox="required", terminal_shell=str(outside_shell))
+    assert settings.admin_token == ADMIN_TOKEN
+    async with serve(settings) as nexus:
+        alice = await nexus.create_user("alice")
+        ws = (await nexus.create_workspace(alice))["id"]
+        term = await joined(nexus, alice, ws)
+        opened = await term.ok("terminal:open", {"workspace": ws})
+        assert opened["command"] == "/bin/bash"
+        text = await probe(
+            term,
+            opened["id"],
+            [
+                "env",
+                "tr '\\0' '\\n' < /proc/1/environ",
+                "tr '\\0' '\\n' < /proc/$PPID/environ",
+                f"cat /proc/{os.getpid()}/environ",
+                "cat /proc/[0-9]*/environ | tr '\\0' '\\n' | sort -u",
+            ],
+        )
+        await term.client.disconnect()
+    assert f"NEXUS_WORKSPACE={ws}" in text and "TERM=xterm-256color" in text
+    for secret in (ADMIN_TOKEN, "sk-a-secret-of-the-server", alice, "NEXUS_ADMIN", "OPENAI"):
+        assert secret not in text, secret
+    assert re.search(rf"/proc/{os.getpid()}/environ: No such file or directory", text)
+
+
+@pytest.mark.parametrize("mode", [pytest.param("auto", marks=sealed), "off"])
+async def test_a_terminal_sees_only_its_own_workspace(tmp_path: Path, mode: str) -> None:
+    """Another workspace's folder and the data dir are not there inside the sandbox; the
+    same probes unsealed (`NEXUS_SANDBOX=off`) succeed, so the sandbox is what refuses."""
+    async with serve(make_settings(tmp_path, sandbox=mode)) as nexus:
+        alice = await nexus.create_user("alice")
+        bob = await nexus.create_user("bob")
+        other = Path((await nexus.create_workspace(alice, "alices"))["path"])
+        (other / "secret.txt").write_text("alice's secret")
+        mine = await nexus.create_workspace(bob, "bobs")
+        root, data = nexus.settings.workspace_root, nexus.settings.data_dir
+        assert (data / "nexus.db").is_file()
+        term = await joined(nexus, bob, mine["id"])
+        tid = (await term.ok("terminal:open", {"workspace": mine["id"]}))["id"]
+        text = await probe(
+            term,
+            tid,
+            [
+                f"cat {other}/secret.txt; echo read-other-$?",
+                f"echo listing: $(ls {root})",
+                f'head -c 15 {data}/nexus.db; echo " read-data-$?"',
+                f"ls {data}; echo list-data-$?",
+                f"touch {other}/planted; echo write-other-$?",
+            ],
+        )
+        await term.client.disconnect()
+    listing = re.search(r"listing: ([^$\r\n]*)\r?\n", text)  # not the typed `$(ls …)`
+    assert listing is not None
+    names = listing[1].split()
+    if mode == "off":
+        assert "alice's secret" in text and "SQLite format 3" in text
+        assert sorted(names) == sorted([other.name, Path(mine["path"]).name])
+        assert (other / "planted").exists()
+        return
+    assert "alice's secret" not in text and "SQLite format" not in text
+    assert names == [Path(mine["path"]).name]
+    for probe_name in ("read-other", "read-data", "list-data", "write-other"):
+        code = re.search(rf"{probe_name}-(\d+)", text)
+        assert code is not None and code[1] != "0", probe_name
+    assert not (other / "planted").exists()
+
+
+@sealed
+async def test_closing_a_terminal_ends_everything_it_started(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    """A background job, an orphan and a program that made itself a session of its own (as
+    a daemon does) all end with the terminal: its sandbox's PID namespace goes with it."""
+    ws = team["workspace"]["id"]
+    alice = await joined(nexus, team["alice"], ws)
+    tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
+    shell, job = await shell_pids(alice, tid)
+    await alice.type(tid, "(sleep 1001 &); setsid sleep 1002 & disown")
+    await alice.type(tid, "echo ns-$(readlink /proc/self/ns/pid) $(pgrep -c sleep)-sleeping")
+    match = await alice.wait_text(tid, r"ns-(pid:\[\d+\]) 3-sleeping")
+    everything = list(namespace_pids(match[1]).values())
+    assert shell in everything and job in everything and len(everything) >= 5
+
+    closed = await alice.ok("terminal:close", {"id": tid})
+    assert closed["code"] is not None
+    await wait_gone(everything)
+    assert namespace_pids(match[1]) == {}
+    await alice.client.disconnect()
+
+
+async def test_a_program_not_in_the_sandbox_is_a_clear_message(
+    nexus: RunningServer, team: dict[str, Any]
+) -> None:
+    """A tool the sandbox lacks is a 422 naming it (the server may have it on its own PATH,
+    as rustc under ~/.cargo); a command line that calls one says "not found" in the
+    terminal."""
+    ws, root = team["workspace"]["id"], Path(team["workspace"]["path"])
+    (root / "main.rs").write_text('fn main() { println!("hi"); }\n')
+    response = await run_command(nexus, team["alice"], ws, "file.run", {"path": "main.rs"})
+    assert response.status_code == 422, response.text
+    assert "rustc is not installed where workspace programs run" in response.text
+
+    alice = await joined(nexus, team["alice"], ws)
+    opened = await alice.ok(
+        "terminal:open", {"workspace": ws, "command": "no-such-program-in-nexus --help"}
+    )
+    await alice.wait_text(opened["id"], "no-such-program-in-nexus: not found")
+    assert await alice.wait_exit(opened["id"]) == 127
+    await alice.client.disconnect()

@@ -94,7 +94,7 @@ def child_setup(
 ) -> Callable[[], None]:
     """What runs in the child between fork and exec: session, limits, cgroup. Only
     async-signal-safe-ish calls; no logging (the parent learns of failures by exec)."""
-    procs = str(cgroup / "cgroup.procs") if cgroup is not None else None
+    group = str(cgroup) if cgroup is not None else None
     is_root = os.geteuid() == 0
 
     def prepare() -> None:  # pragma: no cover - runs in the child
@@ -114,10 +114,27 @@ def child_setup(
             resource.setrlimit(resource.RLIMIT_NOFILE, (limits.open_files, limits.open_files))
         if limits.cpu_seconds > 0:
             resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 5))
-        if procs is not None:
-            with open(procs, "w") as f:
-                f.write(str(os.getpid()))
+        if group is not None:
+            _join(group, limits.processes)
         elif limits.processes > 0 and not is_root:
             resource.setrlimit(resource.RLIMIT_NPROC, (limits.processes, limits.processes))
 
     return prepare
+
+
+def _join(group: str, limit: int) -> None:  # pragma: no cover - runs in the child
+    """Move this process into `group`. Another supervisor's `remove_empty()` (a server
+    on the same machine stopping) may remove it while it is still empty, so it is made
+    again if need be; once this process is in it, it cannot be removed."""
+    for attempt in range(5):
+        try:
+            with contextlib.suppress(FileExistsError):
+                os.mkdir(group)
+            with open(f"{group}/pids.max", "w") as f:
+                f.write(str(limit))
+            with open(f"{group}/cgroup.procs", "w") as f:
+                f.write(str(os.getpid()))
+            return
+        except OSError:
+            if attempt == 4:
+                raise

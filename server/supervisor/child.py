@@ -137,10 +137,17 @@ class Child:
                     self.process.stdin.close()
         try:
             async with asyncio.timeout(5.0):
-                return await asyncio.shield(self.exited)
+                code = await asyncio.shield(self.exited)
         except TimeoutError:
             log.error("%s (pid %s) did not die after SIGKILL", self.spec.name, self.pid)
             return None
+        # What it left behind is killed; wait until the kernel has let it go too.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(2.0):
+                # No event tells us that a process we did not start is gone: poll.
+                while any(_running(m) for m in members):  # noqa: ASYNC110
+                    await asyncio.sleep(0.02)
+        return code
 
     async def _wait(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):

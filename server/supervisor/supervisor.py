@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import shutil
 import signal
 import sys
 from pathlib import Path
@@ -49,10 +50,22 @@ class Supervisor:
         home = Path(self.sandbox.home_path(spec.workspace_id))
         return workspace_environment(spec.workspace, home, self._tool_bin, spec.env)
 
+    def which(self, program: str, workspace: Path) -> str | None:
+        """`program` (a name on the workspace processes' `PATH`, or a path) as they would
+        run it, or None when it is not there inside the sandbox of `workspace`."""
+        search = workspace_environment(workspace, workspace, self._tool_bin, {})["PATH"]
+        found = shutil.which(program, path=search)
+        if found is None:
+            return None
+        mine = os.path.realpath(found).startswith(os.path.realpath(workspace) + os.sep)
+        return found if mine or self.sandbox.shows(found) else None
+
     async def start(self, spec: ProcessSpec) -> Child:
         """Start `spec`; raises `OSError` (e.g. `FileNotFoundError`) when it cannot run."""
         home = self.sandbox.home_of(spec.workspace_id)
-        argv = self.sandbox.wrap(list(spec.argv), spec.workspace, network=spec.network, home=home)
+        argv = self.sandbox.wrap(
+            list(spec.argv), spec.workspace, network=spec.network and self.network, home=home
+        )
         cgroup = self._groups.for_workspace(spec.workspace_id, spec.limits.processes)
         tty_name = os.ttyname(spec.tty) if spec.tty is not None else None
         prepare = child_setup(spec.limits, cgroup, tty_name, new_session=True)

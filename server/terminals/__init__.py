@@ -1,9 +1,10 @@
 """Shared terminals: real PTYs in the workspace folder, streamed over Socket.IO.
 
-`_pty.py` owns one process on a PTY, `terminal.py` one shared terminal (scrollback, clients,
-flow control), `manager.py` all terminals of this node (caps, idle culling, shutdown),
-`socketio.py` the `terminal:*` events, `runners.py` and `commands.py` the `terminal.new`,
-`file.run` and `test.run` commands.
+`_pty.py` is one process on a PTY (started and stopped by the supervisor, inside the
+workspace sandbox), `terminal.py` one shared terminal (scrollback, clients, flow control),
+`manager.py` all terminals of this node (caps, idle culling, shutdown), `socketio.py` the
+`terminal:*` events, `runners.py` and `commands.py` the `terminal.new`, `file.run` and
+`test.run` commands.
 """
 
 from server.terminals.commands import register_terminal_commands

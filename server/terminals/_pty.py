@@ -1,46 +1,33 @@
-"""One child process on a pseudo-terminal, owned from spawn to reaping.
+"""One workspace process on a pseudo-terminal: the PTY's input and output here, the
+process's life in the supervisor.
 
-The child runs in its own session (setsid) with the PTY as its controlling
-terminal, so job control, Ctrl-C and SIGWINCH work as in any terminal emulator. The master
-side is non-blocking and read through the event loop (`loop.add_reader`); nothing here
-blocks a thread. Closing signals the whole session (the shell, its jobs and their
-children) with SIGHUP, then SIGTERM, then SIGKILL, and reaps the shell.
+The supervisor starts the process inside the workspace sandbox, in its own session with
+the PTY as its controlling terminal, so job control, Ctrl-C and SIGWINCH work as in any
+terminal emulator. The master side is non-blocking and read through the event loop
+(`loop.add_reader`); nothing here blocks a thread. Closing is the supervisor's stop:
+SIGHUP (what a terminal hanging up means), then SIGTERM, then SIGKILL to the whole session
+and every descendant, and reaping.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import errno
-import fcntl
 import logging
 import os
 import signal
 import termios
-from collections.abc import Callable, Sequence
-from pathlib import Path
+from collections.abc import Callable
 
-import psutil
+from server.supervisor import Child, ProcessSpec, Supervisor
 
 log = logging.getLogger("nexus.terminals")
 
 READ_CHUNK = 65536
 READS_PER_WAKEUP = 16
 MAX_PENDING_INPUT = 1024 * 1024
-
-
-def _new_session_on(tty: str) -> Callable[[], None]:
-    """In the child, before exec: start a session and make `tty` its controlling terminal.
-    Done by hand (not `start_new_session`) because uvloop runs this hook before it has
-    set up the child's stdio, so the terminal is opened by name."""
-
-    def prepare() -> None:  # pragma: no cover - runs in the child
-        os.setsid()
-        fd = os.open(tty, os.O_RDWR)
-        fcntl.ioctl(fd, termios.TIOCSCTTY, 0)
-        os.close(fd)
-
-    return prepare
+HANG_UP = (signal.SIGHUP, signal.SIGTERM)  # then SIGKILL, `grace` seconds apart
 
 
 class PtyProcess:
@@ -50,13 +37,13 @@ class PtyProcess:
 
     def __init__(
         self,
-        process: asyncio.subprocess.Process,
+        child: Child,
         master: int,
         on_output: Callable[[bytes], None],
         on_eof: Callable[[], None],
     ) -> None:
-        self.process = process
-        self.pid = process.pid
+        self.child = child
+        self.pid = child.pid
         self._master = master
         self._on_output = on_output
         self._on_eof = on_eof
@@ -69,34 +56,26 @@ class PtyProcess:
     @classmethod
     async def spawn(
         cls,
-        argv: Sequence[str],
+        supervisor: Supervisor,
+        spec: ProcessSpec,
         *,
-        cwd: Path,
-        env: dict[str, str],
         cols: int,
         rows: int,
         on_output: Callable[[bytes], None],
         on_eof: Callable[[], None],
     ) -> PtyProcess:
+        """Open a PTY `cols` wide and `rows` high and have the supervisor start `spec` on it."""
         master, slave = os.openpty()
         try:
             termios.tcsetwinsize(slave, (rows, cols))
-            process = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=slave,
-                stdout=slave,
-                stderr=slave,
-                cwd=cwd,
-                env=env,
-                preexec_fn=_new_session_on(os.ttyname(slave)),
-            )
+            child = await supervisor.start(dataclasses.replace(spec, tty=slave))
         except BaseException:
             os.close(master)
             raise
         finally:
             os.close(slave)
         os.set_blocking(master, False)
-        return cls(process, master, on_output, on_eof)
+        return cls(child, master, on_output, on_eof)
 
     # -- output -----------------------------------------------------------------------
 
@@ -177,50 +156,20 @@ class PtyProcess:
 
     # -- ending -----------------------------------------------------------------------
 
-    async def wait(self) -> int:
-        return await self.process.wait()
+    @property
+    def returncode(self) -> int | None:
+        return self.child.exited.result() if self.child.exited.done() else None
 
-    def members(self) -> list[psutil.Process]:
-        """The shell's descendants and every other process of its session, found before
-        anything is signalled (the shell itself is reaped through `process.wait`)."""
-        found: dict[int, psutil.Process] = {}
-        with contextlib.suppress(psutil.Error):
-            for child in psutil.Process(self.pid).children(recursive=True):
-                found[child.pid] = child
-        for proc in psutil.process_iter():
-            with contextlib.suppress(psutil.Error, OSError):
-                if proc.pid != self.pid and os.getsid(proc.pid) == self.pid:
-                    found[proc.pid] = proc
-        return list(found.values())
+    async def wait(self) -> int:
+        return await asyncio.shield(self.child.exited)
 
     async def close(self, grace: float = 1.0) -> None:
-        """End the whole session: SIGHUP, then SIGTERM, then SIGKILL, each after up to
-        `grace` seconds; reap the shell; release the PTY."""
-        targets = self.members()
-        loop = self._loop
-        for sig in (signal.SIGHUP, signal.SIGTERM, signal.SIGKILL):
-            targets = [proc for proc in targets if _running(proc)]
-            if self.process.returncode is not None and not targets:
-                break
-            self._signal(targets, sig)
-            deadline = loop.time() + grace
-            while loop.time() < deadline:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(0.02):
-                        await self.process.wait()
-                if self.process.returncode is not None and not any(map(_running, targets)):
-                    break
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(grace):
-                await self.process.wait()
-        self._release()
-
-    def _signal(self, targets: list[psutil.Process], sig: signal.Signals) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.pid, sig)
-        for proc in targets:
-            with contextlib.suppress(psutil.Error):
-                proc.send_signal(sig)
+        """End the whole session (SIGHUP, SIGTERM, SIGKILL, `grace` seconds apart), reap
+        it, release the PTY."""
+        try:
+            await self.child.stop(grace, signals=HANG_UP)
+        finally:
+            self._release()
 
     def _release(self) -> None:
         self.pause_reading()
@@ -230,10 +179,3 @@ class PtyProcess:
         if self._master >= 0:
             os.close(self._master)
             self._master = -1
-
-
-def _running(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False

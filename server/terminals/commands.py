@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from server.core import CommandContext, CommandRegistry
 from server.errors import InvalidInput
 from server.models import Role
-from server.terminals.runners import run_file_command, tests_command
+from server.terminals.runners import Which, run_file_command, tests_command
 from server.terminals.terminal import MAX_SIZE, NAME_PATTERN, TerminalInfo
 from server.workspaces.paths import resolve_in_workspace
 
@@ -53,6 +53,12 @@ async def _start(
     return terminal.info()
 
 
+def _which(ctx: CommandContext, root: Path) -> Which:
+    """Programs as the workspace's sandbox has them (not as the server does)."""
+    supervisor = ctx.services.supervisor
+    return lambda program: supervisor.which(program, root)
+
+
 async def new_terminal(ctx: CommandContext, args: NewTerminalArgs) -> TerminalInfo:
     """Open a terminal in the workspace folder: the user's shell, or a command line."""
     argv = None
@@ -68,7 +74,7 @@ async def run_file(ctx: CommandContext, args: RunFileArgs) -> TerminalInfo:
     root = Path(ctx.access.workspace.path)
     relative, path = resolve_in_workspace(root, args.path)
     await ctx.services.rooms.flush(ctx.workspace_id)  # run what collaborators typed
-    argv = run_file_command(root, relative, path)
+    argv = run_file_command(root, relative, path, _which(ctx, root))
     return await _start(ctx, argv, args, f"run {path.name}")
 
 
@@ -81,7 +87,7 @@ async def run_tests(ctx: CommandContext, args: RunTestsArgs) -> TerminalInfo:
         if not path.exists():
             raise InvalidInput(f"path: {target} does not exist")
     await ctx.services.rooms.flush(ctx.workspace_id)
-    argv = tests_command(root, target)
+    argv = tests_command(root, target, _which(ctx, root))
     return await _start(ctx, argv, args, "tests")
 
 

@@ -11,46 +11,36 @@ import asyncio
 import contextlib
 import logging
 import os
-import re
-import shutil
 import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
 from server.config import Settings
-from server.errors import Conflict, NotFound
+from server.errors import Conflict, InvalidInput, NotFound
+from server.supervisor import Supervisor
 from server.terminals.terminal import Limits, Terminal
 
 log = logging.getLogger("nexus.terminals")
 
-# Never handed to the programs users run: the server's own configuration and secrets.
-_SECRET_NAME = re.compile(r"^NEXUS_|TOKEN|SECRET|PASSWORD|PASSWD|API_KEY|PRIVATE_KEY", re.I)
-
-
-def default_shell(configured: str | None = None) -> str:
-    for shell in (configured, os.environ.get("SHELL"), "/bin/bash", "/bin/sh"):
-        if shell and shutil.which(shell):
-            return shell
-    return "/bin/sh"
+FALLBACK_SHELLS = ("/bin/bash", "/bin/sh")
 
 
 def terminal_environment(workspace_id: str, terminal_id: str) -> dict[str, str]:
-    """The server's environment without its secrets, plus what a terminal needs."""
-    env = {name: value for name, value in os.environ.items() if not _SECRET_NAME.search(name)}
-    env.update(
-        TERM="xterm-256color",
-        COLORTERM="truecolor",
-        NEXUS_WORKSPACE=workspace_id,
-        NEXUS_TERMINAL=terminal_id,
-    )
-    env.setdefault("LANG", "C.UTF-8")
-    return env
+    """What a terminal adds to the supervisor's allow-listed environment (which holds
+    none of the server's own settings or secrets)."""
+    return {
+        "TERM": "xterm-256color",
+        "COLORTERM": "truecolor",
+        "NEXUS_WORKSPACE": workspace_id,
+        "NEXUS_TERMINAL": terminal_id,
+    }
 
 
 class TerminalManager:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, supervisor: Supervisor) -> None:
         self.settings = settings
+        self.supervisor = supervisor
         self.limits = Limits(
             scrollback_bytes=settings.terminal_scrollback_bytes,
             high_water=settings.terminal_high_water_bytes,
@@ -85,9 +75,10 @@ class TerminalManager:
         rows: int = 24,
         name: str | None = None,
     ) -> Terminal:
-        """Start a terminal running `argv` (default: the user's shell) in `cwd`."""
+        """Start a terminal running `argv` (default: the user's shell) in the workspace
+        folder `cwd`, inside the workspace's sandbox."""
         await self._make_room(workspace_id, user_id)
-        argv = list(argv) if argv else [default_shell(self.settings.terminal_shell)]
+        argv = list(argv) if argv else [self.shell(cwd)]
         terminal_id = uuid.uuid4().hex[:12]
         terminal = Terminal(
             id=terminal_id,
@@ -100,10 +91,24 @@ class TerminalManager:
             cols=cols,
             rows=rows,
         )
-        await terminal.start(terminal_environment(workspace_id, terminal_id))
+        try:
+            await terminal.start(self.supervisor, terminal_environment(workspace_id, terminal_id))
+        except OSError as exc:  # unsealed, the program is exec'd directly
+            raise InvalidInput(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
         self._terminals[terminal_id] = terminal
         log.info("terminal %s opened in workspace %s: %s", terminal_id, workspace_id, argv)
         return terminal
+
+    def shell(self, workspace: Path) -> str:
+        """`NEXUS_TERMINAL_SHELL`, else the server's `$SHELL`, else bash or sh: the first
+        that exists inside the sandbox (a shell under the server's home does not)."""
+        configured = self.settings.terminal_shell
+        for shell in (configured, os.environ.get("SHELL"), *FALLBACK_SHELLS):
+            if shell and (found := self.supervisor.which(shell, workspace)):
+                return found
+            if shell and shell == configured:
+                log.warning("NEXUS_TERMINAL_SHELL=%s is not there in the sandbox", shell)
+        return "/bin/sh"
 
     async def _make_room(self, workspace_id: str, user_id: int) -> None:
         """Enforce the cap on running terminals; finished ones make way, oldest first."""

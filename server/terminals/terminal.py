@@ -36,6 +36,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from server import metrics
+from server.supervisor import ProcessSpec, Supervisor
 from server.terminals._pty import PtyProcess
 
 log = logging.getLogger("nexus.terminals")
@@ -114,7 +115,7 @@ class Terminal:
     workspace_id: str
     owner_id: int
     argv: list[str]
-    cwd: Path
+    cwd: Path  # the workspace folder: where it starts, what its sandbox holds
     limits: Limits
     cols: int = 80
     rows: int = 24
@@ -145,11 +146,22 @@ class Terminal:
 
     # -- lifecycle ----------------------------------------------------------------------
 
-    async def start(self, env: dict[str, str]) -> None:
-        self._pty = await PtyProcess.spawn(
-            self.argv,
-            cwd=self.cwd,
+    async def start(self, supervisor: Supervisor, env: dict[str, str]) -> None:
+        """Start `argv` on a PTY in the workspace's sandbox, with `env` added to the
+        supervisor's allow-listed environment."""
+        spec = ProcessSpec(
+            kind="terminal",
+            name=f"terminal {self.id}",
+            argv=self.argv,
+            workspace_id=self.workspace_id,
+            workspace=self.cwd,
             env=env,
+            limits=supervisor.defaults(),
+            network=supervisor.network,
+        )
+        self._pty = await PtyProcess.spawn(
+            supervisor,
+            spec,
             cols=self.cols,
             rows=self.rows,
             on_output=self._on_output,
@@ -168,7 +180,7 @@ class Terminal:
 
     @property
     def running(self) -> bool:
-        return self._pty is not None and self._pty.process.returncode is None
+        return self._pty is not None and self._pty.returncode is None
 
     @property
     def buffered_bytes(self) -> int:
@@ -202,7 +214,7 @@ class Terminal:
         if self._pty is not None:
             await self._pty.close(self.limits.exit_grace)
             if self.exit_code is None:
-                self.exit_code = _exit_code(self._pty.process.returncode)
+                self.exit_code = _exit_code(self._pty.returncode)
         if self._flow_paused:
             metrics.TERMINALS_PAUSED.dec()
             self._flow_paused = False
