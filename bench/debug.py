@@ -32,6 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from terminal import ADMIN_TOKEN, Nexus, percentile, pinned, pinned_rounds
 
 from server.debug._dap import DapClient
+from server.supervisor import ProcessSpec, Sandbox, SandboxMode, Supervisor
 
 PROGRAM = """\
 total = 0
@@ -81,7 +82,12 @@ async def direct(root: Path, core: int | None, steps: int) -> dict[str, Any]:
             stops.put_nowait(body)
 
     argv = pinned(core, [sys.executable, "-m", "debugpy.adapter"])
-    client = DapClient(argv, root, on_event)
+    # The peer: debugpy's adapter as a plain child process (no sandbox), over the same client.
+    supervisor = Supervisor(Sandbox(SandboxMode.off, root / ".homes"))
+    spec = ProcessSpec(
+        kind="debug_adapter", name="debugpy", argv=argv, workspace_id="bench", workspace=root
+    )
+    client = DapClient(supervisor, spec, on_event)
 
     async def inspect(thread: int) -> list[Any]:
         trace = await client.request("stackTrace", {"threadId": thread, "levels": 20})

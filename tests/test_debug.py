@@ -4,12 +4,14 @@ variables, what collaborators see, roles, bad input, and that no process is left
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
 import psutil
+import pytest
 
-from tests.conftest import RunningServer, make_settings, serve
+from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 PROGRAM = """\
 def add(a, b):
@@ -245,3 +247,87 @@ async def test_breakpoints_survive_a_restart(tmp_path: Path) -> None:
         state = await ok(nexus, owner, ws_id, "debug.start", path="prog.py")
         assert (state["status"], state["frames"][0]["line"]) == ("paused", 3)
         await ok(nexus, owner, ws_id, "debug.stop")
+
+
+PROBE = """\
+import os
+
+
+def read(path):
+    try:
+        with open(path, "rb") as f:
+            return f.read().decode(errors="replace")
+    except OSError as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+def write(path):
+    try:
+        with open(path, "w") as f:
+            f.write("from the debugged program")
+        return "written"
+    except OSError as exc:
+        return f"refused: {type(exc).__name__}"
+
+
+here = 1
+"""
+OPENAI_KEY = "sk-test-openai-0123456789abcdef"
+
+
+@pytest.mark.parametrize("sandbox", ["required", "off"])
+async def test_a_debugged_program_is_sealed_in_its_workspace(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sandbox: str
+) -> None:
+    """Sealed, a program under the debugger reads and writes neither another workspace
+    nor the database, and finds no secret of the server's; with `NEXUS_SANDBOX=off` the
+    same files are open to it, so the sandbox is what refuses them. Its environment is
+    allow-listed either way."""
+    monkeypatch.setenv("NEXUS_ADMIN_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    settings = make_settings(tmp_path, sandbox=sandbox)
+    async with serve(settings) as nexus:
+        eve = await nexus.create_user("eve")
+        theirs = Path((await nexus.create_workspace(eve, "theirs"))["path"])
+        (theirs / "secret.txt").write_text("eve's secret plan\n")
+        database = settings.data_dir / "nexus.db"
+        assert database.is_file()
+        owner, ws_id, _ = await workspace(nexus, {"probe.py": PROBE})
+        line = PROBE.splitlines().index("here = 1") + 1
+        await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="probe.py", line=line)
+        state = await ok(nexus, owner, ws_id, "debug.start", path="probe.py")
+        async with asyncio.timeout(20):  # a loaded machine may take longer than the settle
+            while state["status"] != "paused":
+                assert state["status"] != "ended", state
+                await asyncio.sleep(0.1)
+                state = await ok(nexus, owner, ws_id, "debug.state")
+        assert state["frames"][0]["line"] == line, state
+
+        async def evaluate(expression: str) -> str:
+            value = await ok(nexus, owner, ws_id, "debug.evaluate", expression=expression)
+            return str(value["value"])
+
+        server = f"/proc/{os.getpid()}/environ"  # this process is the server
+        assert await evaluate(f"read({server!r}).startswith('refused')") == str(
+            sandbox == "required"
+        )
+        for environ in ("/proc/1/environ", "/proc/self/environ"):
+            for secret in (ADMIN_TOKEN, OPENAI_KEY):
+                assert await evaluate(f"{secret!r} in read({environ!r})") == "False"
+        leaked = "sorted(k for k in os.environ if 'NEXUS' in k or 'KEY' in k or 'TOKEN' in k)"
+        assert await evaluate(leaked) == "[]"
+        secrets = (ADMIN_TOKEN, OPENAI_KEY)
+        assert await evaluate(f"any(s in v for v in os.environ.values() for s in {secrets!r})") == (
+            "False"
+        )
+
+        other_file = await evaluate(f"read({str(theirs / 'secret.txt')!r})")
+        stolen = await evaluate(f"read({str(database)!r})[:15]")
+        written = await evaluate(f"write({str(theirs / 'planted.txt')!r})")
+        if sandbox == "required":
+            assert "refused" in other_file and "refused" in stolen, (other_file, stolen)
+            assert "refused" in written and not (theirs / "planted.txt").exists(), written
+        else:
+            assert "eve's secret plan" in other_file and "SQLite format 3" in stolen
+            assert written == "'written'" and (theirs / "planted.txt").exists()
+        assert (await ok(nexus, owner, ws_id, "debug.stop"))["status"] == "ended"

@@ -1,24 +1,22 @@
-"""A Debug Adapter Protocol client over a child process's stdio.
+"""A Debug Adapter Protocol client over a supervised adapter process's stdio.
 
 DAP frames each JSON message with a `Content-Length` header, as LSP does, but its
-requests, responses and events are told apart by `type` and matched by `seq`. The adapter
-runs in its own process group so that stopping it also stops the program it launched.
+requests, responses and events are told apart by `type` and matched by `seq`. The
+supervisor starts the adapter inside the workspace's sandbox (the launcher and the program
+it starts run there too) and owns stopping it: a DAP `disconnect` first, then signals to
+everything the adapter started, the program included.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import json
 import logging
-import os
-import signal
-from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-import psutil
+from server.supervisor import Child, ProcessSpec, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -34,46 +32,35 @@ class AdapterError(Exception):
 class DapClient:
     """One adapter process: `request()` awaits a response, events go to `on_event`."""
 
-    def __init__(self, argv: Sequence[str], cwd: Path, on_event: EventHandler) -> None:
-        self.argv = list(argv)
-        self.cwd = cwd
+    def __init__(self, supervisor: Supervisor, spec: ProcessSpec, on_event: EventHandler) -> None:
+        self.supervisor = supervisor
+        self.spec = spec
         self.on_event = on_event
-        self.process: asyncio.subprocess.Process | None = None
+        self.child: Child | None = None
         self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._seq = itertools.count(1)
         self._pending: dict[int, asyncio.Future[Any]] = {}
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            *self.argv,
-            cwd=str(self.cwd),
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,  # its own process group: killpg reaches the program too
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        self._tasks = [
-            asyncio.create_task(self._read(self.process.stdout)),
-            asyncio.create_task(self._drain(self.process.stderr)),
-            asyncio.create_task(self._watch(self.process)),
-        ]
+        """Start the adapter (`OSError` when it cannot run); its stderr goes to the log."""
+        self.child = await self.supervisor.start(self.spec)
+        self.child.exited.add_done_callback(self._on_exit)
+        self._tasks = [asyncio.create_task(self._read(self.child.stdout))]
 
     @property
     def alive(self) -> bool:
-        return self.process is not None and not self.exited.done()
+        return self.child is not None and not self.exited.done()
 
     def send(self, command: str, arguments: dict[str, Any] | None = None) -> asyncio.Future[Any]:
         """Send a request; the future resolves to the response's `body`."""
-        if not self.alive or self.process is None or self.process.stdin is None:
+        if not self.alive or self.child is None:
             raise AdapterError("the debug adapter is not running")
         seq = next(self._seq)
         message = {"seq": seq, "type": "request", "command": command}
         if arguments is not None:
             message["arguments"] = arguments
-        body = json.dumps(message).encode()
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self._write(message)
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending[seq] = future
         return future
@@ -91,8 +78,12 @@ class DapClient:
                 f"the debug adapter did not answer {command!r} in {timeout:g} s"
             ) from None
 
-    async def _read(self, stream: asyncio.StreamReader | None) -> None:
-        assert stream is not None
+    def _write(self, message: dict[str, Any]) -> None:
+        assert self.child is not None
+        body = json.dumps(message).encode()
+        self.child.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+
+    async def _read(self, stream: asyncio.StreamReader) -> None:
         try:
             while True:
                 length = None
@@ -133,7 +124,7 @@ class DapClient:
             self._respond_unsupported(message)
 
     def _respond_unsupported(self, request: dict[str, Any]) -> None:
-        if self.process is None or self.process.stdin is None:
+        if not self.alive:
             return
         answer = {
             "seq": next(self._seq),
@@ -143,8 +134,7 @@ class DapClient:
             "success": False,
             "message": "not supported",
         }
-        body = json.dumps(answer).encode()
-        self.process.stdin.write(b"Content-Length: %d\r\n\r\n" % len(body) + body)
+        self._write(answer)
 
     def _fail_pending(self, reason: str) -> None:
         for future in self._pending.values():
@@ -152,58 +142,26 @@ class DapClient:
                 future.set_exception(AdapterError(reason))
         self._pending.clear()
 
-    async def _drain(self, stream: asyncio.StreamReader | None) -> None:
-        if stream is None:
-            return
-        while line := await stream.readline():
-            log.debug("debug adapter: %s", line.decode(errors="replace").rstrip())
-
-    async def _watch(self, process: asyncio.subprocess.Process) -> None:
-        code = await process.wait()
+    def _on_exit(self, exited: asyncio.Future[int]) -> None:
         if not self.exited.done():
-            self.exited.set_result(code)
+            self.exited.set_result(-1 if exited.cancelled() else exited.result())
 
     async def close(self, grace: float = 2.0) -> None:
-        """SIGTERM the group, SIGKILL what is left after `grace`, reap. Safe to call twice."""
-        process = self.process
-        if process is None:
+        """Ask the adapter to end the program and itself (DAP `disconnect`); the
+        supervisor then signals what is left (the launcher gives the program a group of
+        its own, which its `members()` covers) and reaps. Safe to call twice."""
+        child = self.child
+        if child is None:
             return
-        members = _session_members(
-            process.pid
-        )  # the launcher puts the program in a group of its own
         try:
-            for sig in (signal.SIGTERM, signal.SIGKILL):
-                with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process.pid, sig)
-                for member in members:
-                    with contextlib.suppress(psutil.Error):
-                        member.send_signal(sig)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(grace):
-                        await asyncio.shield(self.exited)
-                if self.exited.done():
-                    # the leader is reaped; anything left behind goes too
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(process.pid, signal.SIGKILL)
-                    for member in members:
-                        with contextlib.suppress(psutil.Error):
-                            member.kill()
-                    break
+            await child.stop(grace, hook=self._disconnect)
         finally:
             self._fail_pending("the debug session ended")
             for task in self._tasks:
                 if not task.done():
                     task.cancel()
-            with contextlib.suppress(Exception):
-                if process.stdin is not None:
-                    process.stdin.close()
 
-
-def _session_members(leader: int) -> list[psutil.Process]:
-    """Every process in the session `leader` started (start_new_session=True)."""
-    found = []
-    for proc in psutil.process_iter():
-        with contextlib.suppress(psutil.Error, OSError):
-            if proc.pid != leader and os.getsid(proc.pid) == leader:
-                found.append(proc)
-    return found
+    async def _disconnect(self) -> None:
+        await self.send("disconnect", {"terminateDebuggee": True})
+        if self.child is not None:  # its stdin's end is what lets a stdio adapter exit
+            self.child.stdin.close()

@@ -19,6 +19,7 @@ from server.debug.breakpoints import BreakpointStore
 from server.debug.session import DebugSession, DebugState, DebugStatus, Variable
 from server.errors import Conflict, InvalidInput, NotFound, Unavailable
 from server.metrics import DEBUG_SESSIONS, DEBUG_STARTS
+from server.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +44,7 @@ class DebugSessions:
         self,
         bus: Bus,
         breakpoints: BreakpointStore,
+        supervisor: Supervisor,
         *,
         max_sessions: int = 8,
         idle_seconds: float = 1800.0,
@@ -51,6 +53,7 @@ class DebugSessions:
         settle_seconds: float = 10.0,
     ) -> None:
         self.bus = bus
+        self.supervisor = supervisor  # starts each adapter inside its workspace's sandbox
         self.max_sessions = max_sessions
         self.idle_seconds = idle_seconds
         self.start_timeout = start_timeout
@@ -92,7 +95,13 @@ class DebugSessions:
             DEBUG_STARTS.labels("refused").inc()
             raise Unavailable("too many debug sessions on this server; try again later")
         session = DebugSession(
-            workspace_id, root, program, user, announce=self._announce, output=self._output
+            workspace_id,
+            root,
+            program,
+            user,
+            supervisor=self.supervisor,
+            announce=self._announce,
+            output=self._output,
         )
         self.sessions[workspace_id] = session
         try:

@@ -1,5 +1,8 @@
 """One debug session: a Python program run under debugpy's adapter, driven over DAP.
 
+The adapter, its launcher and the program run inside the workspace's sandbox (they talk
+over loopback sockets, which the sandbox has even without a network), with the
+supervisor's allow-listed environment: the program sees its own folder, not the server's.
 The session turns the adapter's events into one `DebugState` (running, paused where and
 why, with the top frame's local variables, or ended with its exit code) that every
 collaborator sees, and keeps the program's output in a bounded ring.
@@ -21,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from server.debug._dap import AdapterError, DapClient
+from server.supervisor import ProcessSpec, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +82,7 @@ class DebugSession:
         program: str,
         started_by: str,
         *,
+        supervisor: Supervisor,
         announce: Announce,
         output: Output,
     ) -> None:
@@ -98,7 +103,17 @@ class DebugSession:
         self._changed = asyncio.Condition()
         self._events: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
         self._initialized = asyncio.Event()
-        self._client = DapClient(ADAPTER, root, self._on_event)
+        # The allow-list is all debugpy needs (`PATH` leads to NEXUS's Python, output is
+        # unbuffered); whatever the program sees of the environment comes from there too.
+        adapter = ProcessSpec(
+            kind="debug_adapter",
+            name=f"debugpy ({workspace_id})",
+            argv=ADAPTER,
+            workspace_id=workspace_id,
+            workspace=root,
+            limits=supervisor.defaults(),
+        )
+        self._client = DapClient(supervisor, adapter, self._on_event)
         self._pump: asyncio.Task[None] | None = None
 
     @property
@@ -196,9 +211,6 @@ class DebugSession:
 
     async def close(self, reason: str = "stopped") -> DebugState:
         """End the program and the adapter (politely, then by signal) and reap both."""
-        if self._client.alive:
-            with contextlib.suppress(AdapterError):
-                await self._client.request("disconnect", {"terminateDebuggee": True}, timeout=2.0)
         await self._client.close()
         if self._pump is not None:
             self._pump.cancel()

@@ -126,7 +126,7 @@ def _join(group: str, limit: int) -> None:  # pragma: no cover - runs in the chi
     """Move this process into `group`. Another supervisor's `remove_empty()` (a server
     on the same machine stopping) may remove it while it is still empty, so it is made
     again if need be; once this process is in it, it cannot be removed."""
-    for attempt in range(5):
+    for attempt in range(20):
         try:
             with contextlib.suppress(FileExistsError):
                 os.mkdir(group)
@@ -136,5 +136,5 @@ def _join(group: str, limit: int) -> None:  # pragma: no cover - runs in the chi
                 f.write(str(os.getpid()))
             return
         except OSError:
-            if attempt == 4:
+            if attempt == 19:
                 raise

@@ -127,8 +127,9 @@ class Child:
         finally:
             self.stopping = True
             leftovers = [m for m in (*members, *self.members()) if _running(m)]
-            if self.alive or leftovers:
+            if self.alive:
                 metrics.PROCESS_KILLS.labels(self.spec.kind).inc()
+            if self.alive or leftovers:
                 self.send_signal(signal.SIGKILL, leftovers)
             for task in self._tasks[1:]:
                 task.cancel()

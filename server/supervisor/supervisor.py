@@ -14,6 +14,7 @@ import logging
 import os
 import shutil
 import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -85,6 +86,9 @@ class Supervisor:
         except OSError:
             metrics.PROCESS_STARTS.labels(spec.kind, "failed").inc()
             raise
+        except subprocess.SubprocessError as exc:  # the child's setup failed before exec
+            metrics.PROCESS_STARTS.labels(spec.kind, "failed").inc()
+            raise OSError(f"{spec.name} could not start: {exc}") from exc
         metrics.PROCESS_STARTS.labels(spec.kind, "ok").inc()
         metrics.PROCESSES_RUNNING.labels(spec.kind).inc()
         child = Child(spec, process)
