@@ -20,8 +20,11 @@ driver and chromium inherit that). Per round, with fresh servers and a fresh bro
   keydown listener in her page stamps `timeOrigin + now()` and a MutationObserver in bob's
   page stamps when the n-th character shows in his editor. Peer, in the same round and with
   the same keystrokes: the same pages with `?yjs=ws://127.0.0.1:{port}`, the provider then
-  talking to the stock `@y/websocket-server` (also on core 0); the order flips each round.
-  Goal: NEXUS p99 no worse than the stock server's.
+  talking to the stock `@y/websocket-server` (also on core 0). A third pair types into the
+  same kind of file in node_modules/, which the workspace watcher ignores: NEXUS without
+  what announcing each save to disk sets off in the pages. The pairs type in turns,
+  A B C C B A, and the order flips each round. Goal: NEXUS p99 no worse than the stock
+  server's.
 
 Medians over the rounds; every page's console errors are reported.
 
@@ -74,7 +77,9 @@ CHROMIUM_ARGS = [
 VIEWPORT = {"width": 1280, "height": 800}
 EDITOR = "[data-testid=editor] .cm-content"
 READY_FILE = "main.py"
-TYPING_FILE = "notes.txt"  # plain text: no language server, no completion, in both modes
+# Plain text (no language server, no completion). "ignored": NEXUS, the same file in a folder
+# the workspace watcher ignores, so its saves to disk are not announced to the pages.
+TYPING_FILES = {"nexus": "notes.txt", "stock": "notes.txt", "ignored": "node_modules/notes.txt"}
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 GOAL_READY_MS = 1500.0
 GOAL_JS_KB = 500.0
@@ -110,7 +115,7 @@ class Plan:
     warmup_keystrokes: int = 20
     interval_ms: float = 30.0
     lines: int = 200
-    modes: list[str] = field(default_factory=lambda: ["nexus", "stock"])
+    modes: list[str] = field(default_factory=lambda: ["nexus", "stock", "ignored"])
 
 
 def parse_args(argv: list[str] | None) -> tuple[Plan, Path | None]:
@@ -146,9 +151,11 @@ def initial_scripts(index_html: str) -> list[str]:
     return names
 
 
-def snapshot_dist(target: Path, wait_s: float = 120.0) -> list[Path]:
+def snapshot_dist(target: Path, wait_s: float = 60.0) -> list[Path]:
     """Copy web/dist to `target` (others may rebuild it meanwhile: retry until index.html and
     every file it names are there); returns the initial scripts in the copy."""
+    if not DIST.is_dir():
+        raise SystemExit(f"the web app is not built (no {DIST}): cd web && npx vite build")
     deadline = time.monotonic() + wait_s
     while True:
         problem = ""
@@ -262,7 +269,9 @@ def prepare(server: Any, lines: int) -> Setup:
         raise BenchError(f"the workspace folder is not where expected: {folder}")
     text = python_file(lines)
     (folder / READY_FILE).write_text(text)
-    (folder / TYPING_FILE).write_text("")
+    for path in set(TYPING_FILES.values()):
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text("")
     first, *_, last = text.splitlines()
     return Setup(f"http://127.0.0.1:{server.port}", workspace_id, tokens, first, last)
 
@@ -434,7 +443,7 @@ def percentile(samples: list[float], pct: float) -> float:
 
 
 class Pair:
-    """alice's page (she types) and bob's (he watches) on TYPING_FILE through one server."""
+    """alice's page (she types) and bob's (he watches) on one file through one server."""
 
     def __init__(self, mode: str, sender: Any, receiver: Any) -> None:
         self.mode = mode
@@ -445,12 +454,13 @@ class Pair:
 
     @classmethod
     async def open(cls, setup: Setup, pages: Pages, mode: str, stock_port: int) -> Pair:
-        want = {"path": TYPING_FILE, "first": "", "last": ""}
+        path = TYPING_FILES[mode]
+        want = {"path": path, "first": "", "last": ""}
         port = stock_port if mode == "stock" else None
         sender = await pages.open(f"{mode} typing (alice)", want)
         receiver = await pages.open(f"{mode} typing (bob)", want)
         for page, user in ((sender, "alice"), (receiver, "bob")):
-            await open_ready(page, ready_url(setup, TYPING_FILE, user, port))
+            await open_ready(page, ready_url(setup, path, user, port))
         await sender.locator(EDITOR).click()
         await sender.keyboard.press("Control+Home")
         await sender.evaluate(SENDER_SCRIPT)
@@ -505,16 +515,16 @@ class Pair:
 async def measure_typing(
     plan: Plan, setup: Setup, pages: Pages, order: list[str], stock_port: int, usage: Usage
 ) -> dict[str, Any]:
-    """Both pairs open at once; unmeasured warm-up keystrokes, then bursts that take turns,
-    A B B A, so that a neighbour loading the machine for a while hits both alike."""
+    """All pairs open at once; unmeasured warm-up keystrokes, then bursts that take turns,
+    A B C C B A, so that a neighbour loading the machine for a while hits all alike."""
     pairs = {mode: await Pair.open(setup, pages, mode, stock_port) for mode in order}
     for pair in pairs.values():
         await pair.type(plan.warmup_keystrokes, plan.interval_ms, measured=False)
     usage.start()
-    first, second = order[0], order[-1]
     half = plan.keystrokes // 2
-    for mode, count in ((first, half), (second, half), (second, plan.keystrokes - half),
-                        (first, plan.keystrokes - half)):  # fmt: skip
+    for mode, count in [(m, half) for m in order] + [
+        (m, plan.keystrokes - half) for m in order[::-1]
+    ]:
         await pairs[mode].type(count, plan.interval_ms, measured=True)
     others = usage.others()
     results = {mode: await pair.result() for mode, pair in pairs.items()}
@@ -657,7 +667,7 @@ def medians(ctx: Context, js_gz: int) -> dict[str, Any]:
         "first_open_ms": over_rounds(lambda r: r["ready"]["first_open"]["ready"]),
         "initial_js_gzip_kb": js_gz / 1000,
     }
-    for mode in ("nexus", "stock"):
+    for mode in ctx.plan.modes:
         for key in ("p50", "p99", "max", "local_p50"):
             out[f"{mode}_{key}_ms"] = over_rounds(lambda r, m=mode, k=key: r[m][k])
     return out
@@ -685,6 +695,14 @@ def report(ctx: Context, values: dict[str, Any], js: dict[str, Any]) -> list[dic
         ("keystroke → remote render p99 (ms)", ms(v["nexus_p99_ms"]), ms(v["stock_p99_ms"]),
          ratio(v["nexus_p99_ms"], v["stock_p99_ms"])),
     ]  # fmt: skip
+    if "ignored_p50_ms" in v:
+        rows.append((
+            f"the same, file in {TYPING_FILES['ignored'].split('/')[0]}/: p50 / p99 (ms)",
+            f"{ms(v['ignored_p50_ms'])} / {ms(v['ignored_p99_ms'])}",
+            f"{ms(v['stock_p50_ms'])} / {ms(v['stock_p99_ms'])}",
+            f"{ratio(v['ignored_p50_ms'], v['stock_p50_ms'])} / "
+            f"{ratio(v['ignored_p99_ms'], v['stock_p99_ms'])}",
+        ))  # fmt: skip
     header = ("metric", "NEXUS", "peer / goal", "ratio")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     print()
@@ -703,9 +721,11 @@ def report(ctx: Context, values: dict[str, Any], js: dict[str, Any]) -> list[dic
     )
     raw = sum(info["bytes"] for info in js.values()) / 1000
     print(f"initial JS: {', '.join(js)} ({raw:,.0f} kB uncompressed, served uncompressed)")
-    print(f"keystroke → own render p50: NEXUS {v['nexus_local_p50_ms']:.1f} ms, stock "
-          f"{v['stock_local_p50_ms']:.1f} ms; worst: NEXUS {v['nexus_max_ms']:.1f} ms, stock "
-          f"{v['stock_max_ms']:.1f} ms")  # fmt: skip
+    names = {"nexus": "NEXUS", "stock": "stock", "ignored": "NEXUS (ignored folder)"}
+    own = [f"{names[m]} {v[f'{m}_local_p50_ms']:.1f}" for m in ctx.plan.modes]
+    worst_ms = [f"{names[m]} {v[f'{m}_max_ms']:.1f}" for m in ctx.plan.modes]
+    print(f"keystroke → the typist's own render p50 (ms): {', '.join(own)}")
+    print(f"slowest keystroke → remote render (ms): {', '.join(worst_ms)}")
     clocks = [r[m]["clock_offset_ms"] for r in ctx.rounds for m in r["order"]]
     worst = max(clocks, key=lambda c: abs(c["offset"]) - c["within"])
     print(f"the two pages' clocks: largest offset seen {worst['offset']:+.2f} ms, read to within "

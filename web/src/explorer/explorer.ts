@@ -185,6 +185,9 @@ export function explorerView(wb: Workbench, presence: Presence): View {
     if (event.overflow) reloadAll = true;
     for (const change of event.changes ?? []) {
       if (change.kind === "modified") continue; // the tree shows no sizes or dates: only git cares
+      // A file saved by atomic replace (the server's write-back) comes as "added": one the
+      // tree already lists needs no re-listing.
+      if (change.kind === "added" && model.entry(change.path)) continue;
       dirty.add(parentOf(change.path));
       dirty.add(model.nearestLoaded(change.path));
     }

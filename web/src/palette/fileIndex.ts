@@ -32,8 +32,13 @@ export class FileIndex {
     // Only added and deleted paths change the list; edits to files do not.
     wb.hub.on<Changed>("explorer:changed", (payload) => {
       if (payload?.workspace !== wb.workspace.id) return;
-      if (payload.overflow || !payload.changes || payload.changes.some((c) => c.kind !== "modified")) this.invalidate();
+      const known = (c: { path: string; kind: string }) => c.kind === "modified" || (c.kind === "added" && this.has(c.path));
+      if (payload.overflow || !payload.changes || !payload.changes.every(known)) this.invalidate();
     });
+  }
+
+  has(path: string): boolean {
+    return this.files.includes(path);
   }
 
   invalidate(): void {

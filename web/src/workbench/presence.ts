@@ -27,6 +27,7 @@ export class Presence {
   private focus = new Map<string, Focus>();
   private mine: Focus = { path: null, line: 1, column: 1 };
   private timer = 0;
+  private announced = "";
 
   constructor(private readonly wb: Workbench) {
     wb.hub.on<{ workspace: string; users: PresentUser[] }>("presence", ({ workspace, users }) => {
@@ -87,9 +88,15 @@ export class Presence {
       .catch(() => undefined); // offline: the next move tells them
   }
 
+  /** Tells the others where I am, once the cursor rests, and only when it moved. */
   private schedule(): void {
     clearTimeout(this.timer);
-    this.timer = window.setTimeout(() => this.announce(), 80);
+    this.timer = window.setTimeout(() => {
+      const where = JSON.stringify(this.mine);
+      if (where === this.announced) return;
+      this.announced = where;
+      this.announce();
+    }, 80);
   }
 
   private render(): void {
