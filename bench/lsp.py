@@ -36,6 +36,7 @@ from terminal import ADMIN_TOKEN, Nexus, pinned, pinned_rounds
 
 from lsp.registry import ServerSpec, servers_for
 from lsp.upstream import Upstream
+from server.supervisor import Sandbox, SandboxMode, Supervisor
 
 SOURCE = '''import os
 import json
@@ -64,6 +65,11 @@ store = make_store("/tmp")
 store.put("a", 1)
 store.dump()
 '''
+
+
+def peer_supervisor(root: Path) -> Supervisor:
+    """The peer: jedi-language-server as a plain child process (no sandbox)."""
+    return Supervisor(Sandbox(SandboxMode.off, root.parent / ".homes"))
 
 
 def position_after(needle: str) -> dict[str, int]:
@@ -154,7 +160,12 @@ async def one_round(scratch: Path, server_core: int | None, requests: int) -> di
             cold_root.mkdir()
             (cold_root / "first.py").write_text("import os\nos.")
             cold = Upstream(
-                jedi_spec(server_core), cold_root, memory_bytes=0, on_notification=lambda *_: None
+                jedi_spec(server_core),
+                cold_root,
+                supervisor=peer_supervisor(cold_root),
+                workspace_id="bench-cold",
+                memory_mb=0,
+                on_notification=lambda *_: None,
             )
             started = time.perf_counter()
             await cold.start(60)
@@ -180,7 +191,12 @@ async def one_round(scratch: Path, server_core: int | None, requests: int) -> di
 
             # The same file through both, taking turns.
             direct = Upstream(
-                jedi_spec(server_core), root, memory_bytes=0, on_notification=lambda *_: None
+                jedi_spec(server_core),
+                root,
+                supervisor=peer_supervisor(root),
+                workspace_id="bench",
+                memory_mb=0,
+                on_notification=lambda *_: None,
             )
             await direct.start(60)
             uri = (root / "store.py").as_uri()

@@ -14,7 +14,6 @@ import contextlib
 import functools
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,12 +30,14 @@ from lsp.errors import (
 )
 from lsp.merge import PROVIDERS, merge_capabilities, merge_results
 from lsp.registry import ServerSpec
+from lsp.seed import CacheSeeds
 from lsp.text import Lines, PositionError, change_between
 from lsp.upstream import Upstream, UpstreamError
 from server.collab._protocol import read_state_vector
 from server.collab.room import Room, RoomKey
 from server.collab.rooms import Rooms
 from server.errors import NexusError
+from server.supervisor import CrashLoop, Supervisor
 from server.workspaces.paths import resolve_in_workspace
 
 log = logging.getLogger("nexus.lsp")
@@ -50,7 +51,7 @@ class BridgeSettings:
     request_timeout: float = 10.0
     start_timeout: float = 30.0
     sync_wait: float = 0.5
-    memory_bytes: int = 2 << 30
+    memory_mb: int = 2048
     max_crashes: int = 5
     crash_window: float = 180.0
 
@@ -80,7 +81,7 @@ class ServerSlot:
     upstream: Upstream | None = None
     status: str = "starting"  # starting, running, restarting, failed, stopped
     ready: asyncio.Event = field(default_factory=asyncio.Event)
-    crashes: deque[float] = field(default_factory=deque)
+    restarts: CrashLoop = field(default_factory=lambda: CrashLoop("language_server"))
     detail: str = ""
 
 
@@ -97,7 +98,9 @@ class Bridge:
         *,
         rooms: Rooms,
         settings: BridgeSettings,
+        supervisor: Supervisor,
         publish: Publish,
+        seeds: CacheSeeds | None = None,
     ) -> None:
         self.workspace_id = workspace_id
         self.language = language
@@ -105,8 +108,18 @@ class Bridge:
         self.root_uri = root.as_uri()
         self.rooms = rooms
         self.settings = settings
+        self.supervisor = supervisor
+        self.seeds = seeds
         self._publish = publish
-        self.slots = {spec.name: ServerSlot(spec) for spec in specs}
+        self.slots = {
+            spec.name: ServerSlot(
+                spec,
+                restarts=CrashLoop(
+                    "language_server", limit=settings.max_crashes, window=settings.crash_window
+                ),
+            )
+            for spec in specs
+        }
         self.documents: dict[str, BridgeDocument] = {}
         self.diagnostics: dict[str, dict[str, list[Any]]] = {}  # uri → server → list
         self.sessions: dict[str, Callable[[dict[str, Any]], None]] = {}
@@ -137,11 +150,19 @@ class Bridge:
     async def _run_server(self, slot: ServerSlot) -> None:
         """Start a server and keep it running: restart with backoff after a crash, until
         it crashes more than `max_crashes` times within `crash_window` seconds."""
+        program = slot.spec.command[0]
+        if not self.supervisor.sandbox.shows(program):
+            self._give_up(slot, f"{program} is outside the workspace sandbox (install it in /usr)")
+            return
+        if self.seeds is not None:
+            await self.seeds.seed(slot.spec, self.workspace_id, self.language)
         while not self.closed:
             upstream = Upstream(
                 slot.spec,
                 self.root,
-                memory_bytes=self.settings.memory_bytes,
+                supervisor=self.supervisor,
+                workspace_id=self.workspace_id,
+                memory_mb=self.settings.memory_mb,
                 on_notification=self._server_notification,
             )
             try:
@@ -169,6 +190,7 @@ class Bridge:
             self._update_ready()
             if slot.spec.warm_up:
                 self._spawn(self._warm_up(upstream, slot.spec.warm_up))
+            started = time.monotonic()
             code = await asyncio.shield(upstream.exited)  # cancelling us is not its end
             metrics.SERVERS.labels(slot.spec.name).dec()
             slot.ready.clear()
@@ -176,30 +198,39 @@ class Bridge:
             if upstream.stopping or self.closed:
                 return
             log.warning("%s exited with %s in %s; restarting", slot.spec.name, code, self.root)
-            await upstream.stop(grace=0.1)  # reap what is left of its group
+            await upstream.stop(grace=0.1)  # kill and reap what is left of it
             metrics.RESTARTS.labels(slot.spec.name).inc()
+            if time.monotonic() - started >= self.settings.crash_window:
+                slot.restarts.started()  # it had lasted: back to the shortest delay
             if not await self._crashed(slot, f"exited with code {code}"):
                 return
 
     async def _crashed(self, slot: ServerSlot, detail: str) -> bool:
         """Count a crash; wait out the backoff. False: give up (a clear status)."""
-        now = time.monotonic()
-        slot.crashes.append(now)
-        while slot.crashes and now - slot.crashes[0] > self.settings.crash_window:
-            slot.crashes.popleft()
-        slot.detail = detail
-        if len(slot.crashes) > self.settings.max_crashes:
-            slot.status = "failed"
-            slot.ready.set()  # waiters see the failure instead of waiting it out
-            metrics.FAILED.labels(slot.spec.name).inc()
-            log.error("%s crashed %d times; giving up", slot.spec.name, len(slot.crashes))
-            self._update_ready()
-            self._send_status()
+        delay = slot.restarts.crashed()
+        if delay is None:
+            log.error(
+                "%s crashed more than %d times in %g s; giving up",
+                slot.spec.name,
+                slot.restarts.limit,
+                slot.restarts.window,
+            )
+            self._give_up(slot, detail)
             return False
+        slot.detail = detail
         slot.status = "restarting"
         self._send_status()
-        await asyncio.sleep(min(0.2 * 2 ** (len(slot.crashes) - 1), 10.0))
+        await asyncio.sleep(delay)
         return not self.closed
+
+    def _give_up(self, slot: ServerSlot, detail: str) -> None:
+        """Mark a server `failed`, with why; the bridge's other servers carry on."""
+        slot.detail = detail
+        slot.status = "failed"
+        slot.ready.set()  # waiters see the failure instead of waiting it out
+        metrics.FAILED.labels(slot.spec.name).inc()
+        self._update_ready()
+        self._send_status()
 
     def _update_ready(self) -> None:
         if all(slot.status in ("running", "failed") for slot in self.slots.values()):
@@ -209,20 +240,11 @@ class Bridge:
     async def _warm_up(self, upstream: Upstream, line: str) -> None:
         """A throwaway completion, so that the first real one finds jedi's caches full."""
         uri = (self.root / WARM_URI_NAME).as_uri()
-        upstream.notify(
-            "textDocument/didOpen",
-            {"textDocument": {"uri": uri, "languageId": self.language, "version": 1, "text": line}},
-        )
         try:
-            await upstream.request(
-                "textDocument/completion",
-                {"textDocument": {"uri": uri}, "position": {"line": 0, "character": len(line)}},
-                timeout=self.settings.start_timeout,
-            )
+            await upstream.complete_once(uri, self.language, line, self.settings.start_timeout)
         except Exception as exc:
             log.info("warming %s up failed: %s", upstream.spec.name, exc)
         finally:
-            upstream.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
             self.warm.set()
             self._send_status()
 
@@ -248,6 +270,7 @@ class Bridge:
         self.documents.clear()
 
     def pids(self) -> list[int]:
+        """The servers' supervised processes (bwrap when sealed: the servers run inside)."""
         return [
             slot.upstream.pid
             for slot in self.slots.values()

@@ -14,7 +14,9 @@ from typing import Any
 from lsp.bridge import Bridge, BridgeSettings
 from lsp.errors import METHOD_NOT_FOUND, REQUEST_FAILED, LspError
 from lsp.registry import language_of, normalize, servers_for
+from lsp.seed import CacheSeeds
 from server.collab.rooms import Rooms
+from server.supervisor import Supervisor
 
 log = logging.getLogger("nexus.lsp")
 
@@ -30,11 +32,16 @@ class LanguageServers:
         rooms: Rooms,
         settings: BridgeSettings,
         *,
+        supervisor: Supervisor,
         idle_seconds: float,
         close_grace: float = CLOSE_GRACE_SECONDS,
     ) -> None:
         self.rooms = rooms
         self.settings = settings
+        self.supervisor = supervisor
+        self.seeds = CacheSeeds(
+            supervisor, memory_mb=settings.memory_mb, timeout=settings.start_timeout
+        )
         self.idle_seconds = idle_seconds
         self.close_grace = min(close_grace, idle_seconds)
         # Whether anyone still has a workspace open (the Socket.IO hub says so).
@@ -60,6 +67,7 @@ class LanguageServers:
         bridges = list(self._bridges.values())
         self._bridges.clear()
         await asyncio.gather(*self._closing, *(bridge.close() for bridge in bridges))
+        await self.seeds.close()
 
     def add_listener(self, listener: Listener) -> None:
         """`listener(bridge, method, params)` for diagnostics and status, fanned out to
@@ -94,7 +102,9 @@ class LanguageServers:
                 specs,
                 rooms=self.rooms,
                 settings=self.settings,
+                supervisor=self.supervisor,
                 publish=self._publish,
+                seeds=self.seeds,
             )
             self._bridges[key] = bridge
             bridge.start()

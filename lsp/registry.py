@@ -7,6 +7,7 @@ servers that own its method and merges their answers, as VS Code does.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import shutil
@@ -55,6 +56,7 @@ class ServerSpec:
     diagnostics: bool = True  # whether its publishDiagnostics are shown
     initialization_options: dict[str, Any] = field(default_factory=dict)
     warm_up: str | None = None  # a line whose completion at its end warms the server
+    cache: str | None = None  # its cache folder in HOME, given warm to each new workspace
 
 
 # The extensions each language id covers (the id is the one LSP clients send).
@@ -93,7 +95,10 @@ CANDIDATES: dict[str, tuple[ServerSpec, ...]] = {
             NAVIGATION,
             diagnostics=False,  # ruff's are the ones shown; jedi's syntax errors repeat them
             initialization_options=JEDI_OPTIONS,
-            warm_up="import os; os.",
+            # A bare name: parses the builtins' stubs (seconds, cold), which `os.` does
+            # not need (imported at run time); parsed files outlive requests.
+            warm_up="import os; pri",
+            cache=".cache/jedi",
         ),
         ServerSpec("ruff", ("ruff", "server"), LINTING),
     ),
@@ -148,11 +153,4 @@ def _resolve(spec: ServerSpec) -> ServerSpec | None:
     program = _which(spec.command[0])
     if program is None:
         return None
-    return ServerSpec(
-        spec.name,
-        (program, *spec.command[1:]),
-        spec.methods,
-        spec.diagnostics,
-        spec.initialization_options,
-        spec.warm_up,
-    )
+    return dataclasses.replace(spec, command=(program, *spec.command[1:]))

@@ -2,24 +2,23 @@
 
 Messages stay plain JSON both ways (no lsprotocol structuring): the bridge forwards what
 clients send and merges what servers answer, so converting to classes and back would only
-cost time. The process runs in its own process group under a memory ceiling; stderr goes
-to the log; `stop` walks shutdown → exit → SIGTERM → SIGKILL and always reaps.
+cost time. The process is the supervisor's (the workspace sandbox, an allow-listed
+environment, limits, stderr in the log); pygls only talks over its stdin and stdout, and
+`stop` is the supervisor's with LSP's `shutdown` → `exit` as the polite first step.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import dataclasses
 import itertools
 import logging
-import os
-import resource
-import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 from pygls.exceptions import JsonRpcException
+from pygls.io_ import run_async
 from pygls.lsp.client import LanguageClient
 from pygls.protocol import (
     JsonRPCNotification,
@@ -30,6 +29,7 @@ from pygls.protocol import (
 )
 
 from lsp.registry import ServerSpec
+from server.supervisor import Child, ProcessSpec, Supervisor
 
 log = logging.getLogger("nexus.lsp")
 # pygls logs every message body at INFO; that is our hot path.
@@ -107,28 +107,34 @@ class Upstream:
         spec: ServerSpec,
         root: Path,
         *,
-        memory_bytes: int,
+        supervisor: Supervisor,
+        workspace_id: str,
+        memory_mb: int,
         on_notification: Callable[[Upstream, str, Any], None],
+        env: dict[str, str] | None = None,
     ) -> None:
         self.spec = spec
         self.root = root
-        self.memory_bytes = memory_bytes
+        self.supervisor = supervisor
+        self.workspace_id = workspace_id
+        self.memory_mb = memory_mb
+        self.env = env or {}
         self.capabilities: dict[str, Any] = {}
         self.client = LanguageClient(
             "nexus", "1", protocol_cls=RawProtocol, converter_factory=raw_converter
         )
+        self.child: Child | None = None
         self.exited: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self.stopping = False
         self._on_notification = on_notification
-        self._stderr_task: asyncio.Task[None] | None = None
-        self._watch_task: asyncio.Task[None] | None = None
+        self._reader: asyncio.Task[None] | None = None
         self._ids = itertools.count(1)
         self._register_handlers()
 
     @property
     def pid(self) -> int | None:
-        process = self.client._server
-        return process.pid if process is not None else None
+        """The supervised process: bwrap when sealed, the server runs as its descendant."""
+        return self.child.pid if self.child is not None else None
 
     def _register_handlers(self) -> None:
         client = self.client
@@ -170,28 +176,26 @@ class Upstream:
         return handle
 
     async def start(self, timeout: float) -> None:
-        limit = self.memory_bytes
-
-        def in_child() -> None:
-            if limit > 0:
-                resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-
-        await self.client.start_io(
-            *self.spec.command,
-            cwd=str(self.root),
-            start_new_session=True,  # its own process group: killpg reaches its children
-            preexec_fn=in_child,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        limits = dataclasses.replace(self.supervisor.defaults(), memory_mb=self.memory_mb)
+        self.child = await self.supervisor.start(
+            ProcessSpec(
+                kind="language_server",
+                name=self.spec.name,
+                argv=self.spec.command,
+                workspace_id=self.workspace_id,
+                workspace=self.root,
+                env=self.env,
+                limits=limits,
+            )
         )
-        process = self.client._server
-        assert process is not None
-        self._stderr_task = asyncio.create_task(self._drain_stderr(process.stderr))
-        self._watch_task = asyncio.create_task(self._watch(process))
+        self._connect(self.child)
         uri = self.root.as_uri()
         result = await self.request(
             "initialize",
             {
-                "processId": os.getpid(),
+                # None: the supervisor owns its life, and inside the sandbox's own PID
+                # namespace our pid would name another process (or none).
+                "processId": None,
                 "clientInfo": {"name": "nexus", "version": "1"},
                 "rootUri": uri,
                 "rootPath": str(self.root),
@@ -204,20 +208,35 @@ class Upstream:
         self.capabilities = (result or {}).get("capabilities", {})
         self.notify("initialized", {})
 
-    async def _watch(self, process: asyncio.subprocess.Process) -> None:
-        code = await process.wait()
+    def _connect(self, child: Child) -> None:
+        """What pygls's `start_io` does once it has spawned, on the supervisor's child:
+        write to its stdin, read its stdout, and fail pending requests when it ends."""
+        protocol = self.client.protocol
+        protocol.set_writer(child.stdin)
+        self._reader = asyncio.create_task(
+            run_async(
+                stop_event=self.client._stop_event,
+                reader=child.stdout,
+                protocol=protocol,
+                logger=logging.getLogger("pygls.client"),
+                error_handler=self.client.report_server_error,
+            )
+        )
+        child.exited.add_done_callback(self._ended)
+
+    def _ended(self, exited: asyncio.Future[int]) -> None:
+        code = -1 if exited.cancelled() else exited.result()
+        reason = f"{self.spec.name} exited with code {code}"
+        for future in list(self.client.protocol._request_futures.values()):
+            if not future.done():
+                future.set_exception(RuntimeError(reason))
+        self.client._stop_event.set()
         if not self.exited.done():
             self.exited.set_result(code)
 
-    async def _drain_stderr(self, stream: asyncio.StreamReader | None) -> None:
-        if stream is None:
-            return
-        while line := await stream.readline():
-            log.debug("%s: %s", self.spec.name, line.decode(errors="replace").rstrip())
-
     @property
     def alive(self) -> bool:
-        return not self.exited.done() and not self.stopping
+        return self.child is not None and not self.exited.done() and not self.stopping
 
     def notify(self, method: str, params: Any) -> None:
         if self.alive:
@@ -250,47 +269,40 @@ class Upstream:
         except RuntimeError as exc:  # pygls: the process exited with requests pending
             raise UpstreamError(-32603, str(exc)) from None
 
+    async def complete_once(self, uri: str, language: str, line: str, timeout: float) -> None:
+        """A throwaway completion at the end of `line`: what fills a server's caches."""
+        document = {"uri": uri, "languageId": language, "version": 1, "text": line}
+        self.notify("textDocument/didOpen", {"textDocument": document})
+        try:
+            await self.request(
+                "textDocument/completion",
+                {"textDocument": {"uri": uri}, "position": {"line": 0, "character": len(line)}},
+                timeout=timeout,
+            )
+        finally:
+            self.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+
     def cancel(self, msg_id: str) -> None:
         self.client.protocol._request_futures.pop(msg_id, None)
         self.notify("$/cancelRequest", {"id": msg_id})
 
     async def stop(self, grace: float = 2.0) -> None:
-        """shutdown → exit → SIGTERM → SIGKILL, then reap; safe to call twice. Cancelled
-        midway (the bridge closing, the event loop ending), it still kills the group, so
-        the child watcher reaps the process instead of it outliving us."""
-        process = self.client._server
-        if process is None:
+        """`shutdown` → `exit`, then the supervisor's SIGTERM → SIGKILL, reaped; safe to
+        call twice. Cancelled midway, the supervisor still kills, so nothing outlives us."""
+        child = self.child
+        if child is None:
             return
+        polite = self.alive
+        self.stopping = True  # its exit is ours: the bridge does not restart it
         try:
-            if self.alive:
-                with contextlib.suppress(Exception):
-                    await self.request("shutdown", None, timeout=grace)
-                with contextlib.suppress(Exception):
-                    self.notify("exit", None)
-            self.stopping = True
-            for sig in (None, signal.SIGTERM):
-                if sig is not None:
-                    with contextlib.suppress(ProcessLookupError, PermissionError):
-                        os.killpg(process.pid, sig)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(grace):
-                        await asyncio.shield(self.exited)
-                if self.exited.done():
-                    break
+            await child.stop(grace, hook=self._goodbye if polite else None)
         finally:
-            self.stopping = True
-            # The leader if it is still there, and anything it left in its group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(process.pid, signal.SIGKILL)
             self.client._stop_event.set()
-            for task in (*self.client._async_tasks, self._stderr_task):
-                if task is not None and not task.done():
-                    task.cancel()
-            with contextlib.suppress(Exception):
-                if process.stdin is not None:
-                    process.stdin.close()
-        try:
-            async with asyncio.timeout(5.0):  # reaped: `exited` is set once waitpid returned
-                await asyncio.shield(self.exited)
-        except TimeoutError:
-            log.error("%s (pid %s) did not die after SIGKILL", self.spec.name, process.pid)
+            if self._reader is not None:
+                self._reader.cancel()
+
+    async def _goodbye(self) -> None:
+        """LSP's polite end: the `shutdown` request, then the `exit` notification."""
+        protocol = self.client.protocol
+        await asyncio.wrap_future(protocol.send_request("shutdown", None, msg_id="shutdown"))
+        protocol.notify("exit", None)

@@ -154,6 +154,11 @@ class Settings(BaseSettings):
         description="`auto`: seal workspace processes with bubblewrap when it works, else "
         "warn; `required`: refuse to start them without it; `off`: do not seal.",
     )
+    sandbox_tool_paths: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="More folders workspace processes see read-only, comma separated "
+        "(toolchains outside /usr, such as ~/.cargo or /usr/local/go).",
+    )
     sandbox_network: bool = Field(
         True, description="Whether sandboxed workspace processes may use the network."
     )
@@ -238,6 +243,13 @@ class Settings(BaseSettings):
         description="Load and warm the speech model at start; when off, it loads on the "
         "first voice request.",
     )
+
+    @field_validator("sandbox_tool_paths", mode="before")
+    @classmethod
+    def _split_paths(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("allowed_origins", mode="before")
     @classmethod

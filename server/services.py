@@ -104,7 +104,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         )
         await rooms.start()
         stack.push_async_callback(rooms.close)
-        sandbox = Sandbox(settings.sandbox, settings.data_dir / "homes")
+        sandbox = Sandbox(
+            settings.sandbox, settings.data_dir / "homes", tuple(settings.sandbox_tool_paths)
+        )
         supervisor = Supervisor(
             sandbox,
             max_processes=settings.sandbox_max_processes,
@@ -115,12 +117,13 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
         registry = CommandRegistry()
         register_workspace_commands(registry)
         register_terminal_commands(registry)
-        terminals = TerminalManager(settings)
+        terminals = TerminalManager(settings, supervisor)
         await terminals.start()
         stack.push_async_callback(terminals.close)  # closed first: no process outlives us
         debug = DebugSessions(
             bus,
             BreakpointStore(engine),
+            supervisor,
             max_sessions=settings.debug_max_sessions,
             idle_seconds=settings.debug_idle_seconds,
         )
@@ -140,8 +143,9 @@ async def open_services(settings: Settings) -> AsyncIterator[Services]:
                 request_timeout=settings.lsp_request_timeout_seconds,
                 start_timeout=settings.lsp_start_timeout_seconds,
                 sync_wait=settings.lsp_sync_wait_seconds,
-                memory_bytes=settings.lsp_memory_mb * 1024 * 1024,
+                memory_mb=settings.lsp_memory_mb,
             ),
+            supervisor=supervisor,
             idle_seconds=settings.lsp_idle_seconds,
         )
         await lsp.start()

@@ -19,7 +19,13 @@ async def test_health_metrics_and_openapi(nexus: RunningServer) -> None:
     health = await nexus.http.get("/healthz")
     assert health.status_code == 200 and health.json()["status"] == "ok"
     ready = await nexus.http.get("/readyz")  # nothing warms up here: no speech model preload
-    assert ready.status_code == 200 and ready.json() == {"status": "ready", "warming": []}
+    assert ready.status_code == 200 and ready.json() == {
+        "status": "ready",
+        "warming": [],
+        "sandbox": health.json()["sandbox"],
+    }
+    # This machine has bubblewrap (make test installs it): workspaces are sealed.
+    assert health.json()["sandbox"] == {"sealed": True, "detail": "bubblewrap"}
     metrics = await nexus.http.get("/metrics")
     assert metrics.status_code == 200
     assert "nexus_http_requests_total" in metrics.text

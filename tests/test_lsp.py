@@ -8,6 +8,7 @@ import contextlib
 import itertools
 import json
 import os
+import shutil
 import signal
 import threading
 from collections.abc import AsyncIterator
@@ -18,7 +19,7 @@ import psutil
 import pytest
 import websockets
 
-from lsp import manager
+from lsp import manager, seed
 from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
@@ -107,6 +108,15 @@ async def command(nexus: RunningServer, name: str, workspace: str, **args: Any) 
     )
     assert response.status_code == 200, response.text
     return response.json()["result"]
+
+
+def server_process(pid: int) -> psutil.Process:
+    """The language server itself: the supervised process when unsealed, else the
+    descendant that bwrap runs inside the sandbox."""
+    supervised = psutil.Process(pid)
+    return next(
+        p for p in (supervised, *supervised.children(recursive=True)) if p.name() != "bwrap"
+    )
 
 
 def labels(result: dict[str, Any]) -> list[str]:
@@ -326,8 +336,8 @@ async def test_a_hung_server_times_out_and_the_bridge_carries_on(tmp_path: Path)
                 while "result" not in await lsp.call("textDocument/hover", hover):
                     await asyncio.sleep(0.1)
             servers = (await command(nexus, "lsp.status", workspace["id"]))[0]["servers"]
-            jedi = next(s["pid"] for s in servers if s["name"] == "jedi")
-            os.kill(jedi, signal.SIGSTOP)
+            jedi = server_process(next(s["pid"] for s in servers if s["name"] == "jedi"))
+            jedi.send_signal(signal.SIGSTOP)
             try:
                 hung = await lsp.call("textDocument/hover", hover)
                 assert hung["error"]["code"] == -32803, hung
@@ -339,7 +349,7 @@ async def test_a_hung_server_times_out_and_the_bridge_carries_on(tmp_path: Path)
                 )
                 assert "result" in formatted, formatted
             finally:
-                os.kill(jedi, signal.SIGCONT)
+                jedi.send_signal(signal.SIGCONT)
             again = await lsp.call("textDocument/hover", hover)
             assert "print" in json.dumps(again["result"]), again
 
@@ -422,3 +432,74 @@ async def test_bad_input_gets_errors_and_the_bridge_carries_on(nexus: RunningSer
         headers=nexus.headers(ADMIN_TOKEN),
     )
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.skipif(shutil.which("bwrap") is None, reason="bubblewrap is not installed")
+async def test_a_language_server_runs_sealed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The jedi process holds none of the server's secrets and sees only its workspace:
+    looked at from outside, through its own `/proc/<pid>/root` (its mount namespace)."""
+    monkeypatch.setenv("NEXUS_ADMIN_TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-a-secret-of-the-server")
+    settings = make_settings(tmp_path)
+    async with serve(settings) as nexus:
+        assert (await nexus.http.get("/healthz")).json()["sandbox"]["sealed"]
+        other = await nexus.create_workspace(ADMIN_TOKEN, "other")
+        Path(other["path"], "secret.py").write_text("TOKEN = 'theirs'\n")
+        workspace = await workspace_with(nexus, {"a.py": A_PY})
+        hover = await command(nexus, "lsp.hover", workspace["id"], path="a.py", line=7, character=2)
+        assert "print" in hover["contents"]
+        bridge = (await command(nexus, "lsp.status", workspace["id"]))[0]
+        pid = next(s["pid"] for s in bridge["servers"] if s["name"] == "jedi")
+        jedi = server_process(pid)
+        assert jedi.pid != pid and "jedi-language-server" in " ".join(jedi.cmdline())
+
+        environment = jedi.environ()
+        assert not [name for name in environment if name.startswith("NEXUS_")], environment
+        assert "OPENAI_API_KEY" not in environment
+        assert ADMIN_TOKEN not in json.dumps(environment)
+        assert environment["HOME"] == "/home/nexus"
+
+        inside = Path(f"/proc/{jedi.pid}/root")
+        assert (inside / Path(workspace["path"], "a.py").relative_to("/")).is_file()
+        for hidden in (
+            Path(other["path"], "secret.py"),
+            Path(other["path"]),
+            settings.data_dir,
+        ):
+            assert not (inside / hidden.relative_to("/")).exists(), hidden
+        # Its /proc is its own PID namespace's: bwrap, jedi and jedi's helper, nothing of
+        # the server or of ruff (each server has a namespace of its own).
+        visible = [n for n in os.listdir(inside / "proc") if n.isdigit()]
+        commands = [(inside / "proc" / n / "cmdline").read_bytes() for n in visible]
+        supervised = psutil.Process(pid)
+        sandboxed = [supervised, *supervised.children(recursive=True)]
+        own = {"\0".join(p.cmdline()).encode() for p in sandboxed}
+        assert commands and all(c.rstrip(b"\0") in own for c in commands), commands
+        for n in visible:  # /proc/1/environ included: bwrap got the allow-list too
+            assert ADMIN_TOKEN.encode() not in (inside / "proc" / n / "environ").read_bytes()
+
+
+def test_a_warm_cache_is_copied_without_following_links(tmp_path: Path) -> None:
+    """The server copies into a workspace's home, which the workspace writes: a link
+    planted there must not carry the copy anywhere else."""
+    template = tmp_path / "template"
+    (template / "tag").mkdir(parents=True)
+    (template / "tag" / "entry.pkl").write_bytes(b"parsed")
+    home, elsewhere = tmp_path / "home", tmp_path / "elsewhere"
+    home.mkdir()
+    elsewhere.mkdir()
+    seed.copy_into(template, home, Path(".cache/jedi"))
+    assert (home / ".cache/jedi/tag/entry.pkl").read_bytes() == b"parsed"
+
+    planted = tmp_path / "planted"
+    planted.mkdir()
+    (planted / ".cache").symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        seed.copy_into(template, planted, Path(".cache/jedi"))
+    (planted / ".cache").unlink()
+    (planted / ".cache").mkdir()
+    (planted / ".cache/jedi").symlink_to(elsewhere)
+    seed.copy_into(template, planted, Path(".cache/jedi"))  # there already: left alone
+    assert list(elsewhere.iterdir()) == []

@@ -93,4 +93,6 @@ async def test_a_command_with_arguments_asks_for_them(web_server, open_page) -> 
     await expect(form).to_be_hidden()
     target = web_server.workspace_root / "demo" / "made" / "by" / "palette"
     await until(target.is_dir)
-    await expect(page.get_by_test_id("toast-info").filter(has_text="New folder")).to_contain_text("made/by/palette")
+    await expect(page.get_by_test_id("toast-info").filter(has_text="New folder")).to_contain_text(
+        "made/by/palette"
+    )

@@ -38,7 +38,9 @@ async def test_search_finds_groups_and_opens(web_server: WebServer, open_page: P
 
     # Match case: "Greeting" no longer matches; a file folds and unfolds.
     await view.get_by_role("button", name="Match case").click()
-    await expect(view.get_by_role("button", name="Match case")).to_have_attribute("aria-pressed", "true")
+    await expect(view.get_by_role("button", name="Match case")).to_have_attribute(
+        "aria-pressed", "true"
+    )
     await expect(view.get_by_role("status")).to_have_text("3 results in 2 files")
     await files.nth(0).click()
     await expect(files.nth(0)).to_have_attribute("aria-expanded", "false")

@@ -6,7 +6,7 @@ import asyncio
 
 from playwright.async_api import expect
 
-from tests.web._ide import EDITOR, editor_ready, type_at_end, two_users
+from tests.web._ide import EDITOR, editor_ready, two_users, type_at_end
 from tests.web._server import WebServer
 from tests.web.conftest import PageOpener
 

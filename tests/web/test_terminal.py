@@ -76,7 +76,9 @@ async def test_two_editors_share_a_terminal(web_server: WebServer, open_page: Pa
     await expect(page_b.locator(".terminal-tab")).to_have_count(1)
 
 
-async def test_a_viewer_watches_but_cannot_type(web_server: WebServer, open_page: PageOpener) -> None:
+async def test_a_viewer_watches_but_cannot_type(
+    web_server: WebServer, open_page: PageOpener
+) -> None:
     alice, carol, workspace = await two_users(web_server, second_role="viewer")
     page_a = await open_page(alice, f"/w/{workspace['id']}")
     await show_terminal_panel(page_a)
