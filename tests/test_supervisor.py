@@ -188,3 +188,17 @@ def test_required_without_bwrap_refuses_to_start(
         Sandbox(SandboxMode.required, tmp_path)
     relaxed = Sandbox(SandboxMode.auto, tmp_path)
     assert not relaxed.sealed and "not installed" in relaxed.status.detail
+
+
+async def test_tools_below_tmp_stay_visible(folders: tuple[Path, Path, Path]) -> None:
+    """A virtualenv or toolchain under /tmp or /home (a CI checkout, say) is bound after the
+    sandbox's own /tmp and /home, so it is not hidden by them."""
+    mine, _other, data = folders
+    tools = data.parent / "tools"
+    tools.mkdir()
+    (tools / "hello").write_text("#!/bin/sh\necho hello from a tool\n")
+    (tools / "hello").chmod(0o755)
+    assert str(tools).startswith("/tmp/")
+    supervisor = Supervisor(Sandbox(SandboxMode.required, data / "homes", (str(tools),)))
+    out = await run(supervisor, mine, [str(tools / "hello")])
+    assert out == "hello from a tool\n"

@@ -124,6 +124,9 @@ class Sandbox:
         ]
         if not network:
             args.append("--unshare-net")
+        # Fresh /proc, /dev, /tmp and /home first: what is bound next may live below them
+        # (a virtualenv in /tmp or /home, the workspace itself), and must stay visible.
+        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home"]
         for path in (*SYSTEM_PATHS, *self._python_paths(), *self.tool_paths):
             if os.path.isdir(path):
                 args += ["--ro-bind", path, path]
@@ -136,7 +139,6 @@ class Sandbox:
         for secret in HIDDEN_FILES:
             if os.path.exists(secret):
                 args += ["--ro-bind", "/dev/null", secret]
-        args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", "/home"]
         if home is not None:
             args += ["--bind", str(home), HOME]
         folder = str(workspace)

@@ -2,6 +2,7 @@
  * File name → CodeMirror language and the LSP language id the bridge knows. Each grammar is
  * loaded on first use, so the page's initial JavaScript stays small.
  */
+import { StreamLanguage } from "@codemirror/language";
 import type { Extension } from "@codemirror/state";
 
 export interface LanguageInfo {
@@ -15,7 +16,7 @@ export interface LanguageInfo {
 }
 
 const legacy = async (mode: Promise<{ [name: string]: unknown }>, name: string): Promise<Extension> => {
-  const [{ StreamLanguage }, module] = await Promise.all([import("@codemirror/language"), mode]);
+  const module = await mode;
   return StreamLanguage.define(module[name] as Parameters<typeof StreamLanguage.define>[0]);
 };
 
