@@ -75,6 +75,7 @@ async def test_follow_mode_follows_the_other_persons_file(
     # alice opens b.py from the explorer and goes to line 70: bob's editor follows.
     await page_a.get_by_test_id("explorer").get_by_text("b.py").click()
     await editor_ready(page_a, "b.py")
+    await page_a.locator(EDITOR).click()  # a single click in the explorer keeps the focus there
     await page_a.keyboard.press("Control+g")
     await page_a.get_by_role("dialog").locator("input").fill("70")
     await page_a.keyboard.press("Enter")
