@@ -14,10 +14,10 @@ interface Parts {
 }
 
 export function bindKeys(wb: Workbench, { area, layout, palette, terminals }: Parts): void {
+  // Editors save themselves as people type; Ctrl+S writes every open document to disk now
+  // (the server's `editor.save`, which also says "Saved" in this user's editors).
   const save = async () => {
-    if (!area.activePath()) return;
-    const result = await wb.run("editor.save");
-    if (result !== undefined) wb.events.emit("saved" as never, area.activePath() as never);
+    if (area.activePath()) await wb.run("editor.save");
   };
   const toggleTerminal = () => (layout.bottomOpen() ? layout.toggleBottom(false) : layout.showBottom("terminal"));
   const actions = [
