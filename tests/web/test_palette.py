@@ -96,3 +96,22 @@ async def test_a_command_with_arguments_asks_for_them(web_server, open_page) -> 
     await expect(page.get_by_test_id("toast-info").filter(has_text="New folder")).to_contain_text(
         "made/by/palette"
     )
+
+
+async def test_run_file_from_the_palette_shows_its_terminal(web_server, open_page) -> None:
+    token = await web_server.create_user("alice")
+    workspace = await web_server.create_workspace(token, "demo")
+    (web_server.workspace_root / "demo" / "hello.py").write_text("print('hello from', 6 * 7)\n")
+    page = await open_page(token, f"/w/{workspace['id']}?open=hello.py")
+    await expect(page.locator(".tab.active .tab-name")).to_have_text("hello.py")
+
+    palette = await open_palette(page, "Control+Shift+P")
+    await page.keyboard.type("run file")
+    await expect(palette.get_by_role("option").first).to_contain_text("Run file")
+    await page.keyboard.press("Enter")
+    # Its argument form comes prefilled with the open file.
+    form = page.get_by_role("dialog")
+    await expect(form.locator("input[name=path]")).to_have_value("hello.py")
+    await page.keyboard.press("Enter")
+    # The terminal panel comes forward with the program's output.
+    await expect(page.get_by_test_id("terminal")).to_contain_text("hello from 42", timeout=30000)

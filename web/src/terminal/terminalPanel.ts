@@ -11,7 +11,7 @@ import { terminalTab } from "./terminalTabs";
 
 type Attached = TerminalInfo & { scrollback: string };
 
-export function terminalView(wb: Workbench): View & { newTerminal(): Promise<void> } {
+export function terminalView(wb: Workbench): View & { newTerminal(): Promise<void>; show(id: string): Promise<void> } {
   const { hub } = wb;
   const workspace = wb.workspace.id;
   const sessions = new Map<string, TerminalSession>();
@@ -168,6 +168,13 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
     }
   }
 
+  /** Brings forward a terminal a command started (`file.run`, `test.run`, `terminal.new`). */
+  async function show(id: string): Promise<void> {
+    if (!isVisible()) wb.reveal(view.id);
+    await refresh();
+    await activate(id, true);
+  }
+
   async function close(info: TerminalInfo): Promise<void> {
     if (info.running && info.owner !== wb.user.id) {
       const owner = names.get(info.owner) ?? "another user";
@@ -297,6 +304,7 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
       else tabs.querySelector<HTMLElement>("[tabindex='0']")?.focus();
     },
     newTerminal,
+    show,
   };
   return view;
 }

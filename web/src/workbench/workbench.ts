@@ -24,6 +24,7 @@ import { StatusBar } from "./statusbar";
 import "./workbench.css";
 
 const ROLES: Role[] = ["viewer", "editor", "owner"];
+const TERMINAL_COMMANDS = new Set(["terminal.new", "file.run", "test.run"]);
 
 export interface WorkbenchOptions {
   root: HTMLElement;
@@ -42,6 +43,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   const actions = new Map<string, Action>();
   let area: EditorArea | null = null;
   let layout: Layout | null = null;
+  let terminals: ReturnType<typeof terminalView> | null = null;
 
   const wb: Workbench = {
     workspace,
@@ -65,7 +67,11 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
     },
     run: async <T>(command: string, args: Record<string, unknown> = {}) => {
       try {
-        return await hub.call<T>("command:execute", { workspace: workspace.id, command, args }, 60000);
+        const result = await hub.call<T>("command:execute", { workspace: workspace.id, command, args }, 60000);
+        // A command that started a program in a terminal shows that terminal.
+        const terminal = (result as { id?: unknown; command?: unknown } | null) ?? {};
+        if (TERMINAL_COMMANDS.has(command) && typeof terminal.id === "string") void terminals?.show(terminal.id);
+        return result;
       } catch (error) {
         notify((error as Error).message, "error");
         return undefined;
@@ -81,7 +87,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   const presence = new Presence(wb);
   const status = new StatusBar(wb, (id) => wb.reveal(id));
   layout = new Layout(`nexus.layout.${user.username}`, area.element);
-  const terminals = terminalView(wb);
+  terminals = terminalView(wb);
   const problems = problemsView(wb, (path, diagnostics) => {
     area?.setDiagnostics(path, diagnostics);
     status.setProblems(problems.count());
