@@ -15,6 +15,8 @@ from pathlib import Path
 
 from pathspec import GitIgnoreSpec
 
+from server.workspaces.fileio import is_temp_file
+
 # Folders no user wants to see in an explorer or in search results, ignored or not.
 ALWAYS_IGNORED = frozenset(
     {
@@ -71,6 +73,8 @@ class IgnoreRules:
     def _ignored_entry(self, folder: list[str], name: str, is_dir: bool) -> bool:
         if is_dir and (name in ALWAYS_IGNORED or self._is_virtualenv(folder, name)):
             return True
+        if not is_dir and is_temp_file(Path(name)):
+            return True  # a write-back in flight: listed, it would flash in the explorer
         # Rules of every enclosing folder apply, the innermost last (it wins).
         verdict = False
         for depth in range(len(folder) + 1):

@@ -53,7 +53,7 @@ async def test_two_people_edit_one_file_and_see_each_other(
     await wait_for(lambda: disk.read_text() == expected)
 
     # The README's picture: two people editing together.
-    await page_b.get_by_test_id("explorer").get_by_text("app.py").wait_for()
+    await page_b.get_by_test_id("explorer").get_by_text("app.py", exact=True).wait_for()
     await page_b.screenshot(path=README_PICTURE)
 
 

@@ -3,6 +3,8 @@ its output, editors type into it, viewers only watch."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import Page, expect
 
 from tests.web._ide import two_users
@@ -22,7 +24,12 @@ async def show_terminal_panel(page: Page) -> None:
     await expect(page.locator(".terminal-view")).to_be_visible()
 
 
+PROMPT = re.compile(r"[$#] ?")
+
+
 async def type_in_terminal(page: Page, text: str) -> None:
+    # As a person does: wait for the shell's prompt, then type.
+    await expect(page.locator(TERMINAL)).to_contain_text(PROMPT, timeout=20000)
     await page.locator(TERMINAL).click()
     await page.keyboard.type(text)
     await page.keyboard.press("Enter")
