@@ -224,6 +224,7 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
 
   // -- size, role, theme, connection ------------------------------------------------------------
   let resizeTimer: ReturnType<typeof setTimeout> | undefined;
+  const sized = new Set<string>();
   function fitActive(): void {
     const s = activeId ? sessions.get(activeId) : undefined;
     if (!s || !isVisible()) return;
@@ -232,7 +233,13 @@ export function terminalView(wb: Workbench): View & { newTerminal(): Promise<voi
     lastSize = size;
     clearTimeout(resizeTimer);
     if (!wb.canEdit() || !s.info.running) return;
-    resizeTimer = setTimeout(() => void hub.call("terminal:resize", { id: s.id, ...size }).catch(() => undefined), 100);
+    const send = () => void hub.call("terminal:resize", { id: s.id, ...size }).catch(() => undefined);
+    // The first fit of a new terminal goes at once, before its shell draws a prompt that a
+    // late SIGWINCH would redraw under someone's typing; dragging the panel is debounced.
+    if (!sized.has(s.id)) {
+      sized.add(s.id);
+      send();
+    } else resizeTimer = setTimeout(send, 100);
   }
 
   let frame = 0;
