@@ -16,7 +16,7 @@ NODE_RECENT := node -e 'const [a, b] = process.versions.node.split(".").map(Numb
 	process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)'
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test install install-test system-deps web lint typecheck bench clean
+.PHONY: run test test-unit install install-test system-deps web lint typecheck bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -87,6 +87,11 @@ typecheck: install-test
 # The browser tests (tests/web/) drive Debian's chromium against the built web app.
 test: system-deps install-test lint typecheck web
 	$(BIN)/pytest -q
+
+# The fast tier: tests that start no server, database or other process (seconds; no
+# system packages needed). `make test` runs these too, with everything else.
+test-unit: $(VENV)/.installed-test
+	$(BIN)/pytest -q -m unit
 
 bench: install-test
 	$(BIN)/python bench/hub.py

@@ -5,7 +5,7 @@ known needles among them) into a temporary folder, starts `nexus serve` on it pi
 core 0, pins itself (the client, the in-process search and grep) to core 1, and times each
 query three ways, taking turns within every run:
 
-- ours in-process: `server.workspaces.search.search_files` called directly;
+- ours in-process: `server.search.service.search_files` called directly;
 - ours over REST: `POST /api/v1/workspaces/{id}/search/text` on the running server, round
   trip through a kept-alive HTTP connection;
 - grep: `grep -rnF` for literals (`-i` when case-insensitive), `grep -rnE` for the regex,
@@ -37,7 +37,7 @@ from typing import Any
 
 import httpx
 
-from server.workspaces.search import SearchArgs, search_files
+from server.search.service import SearchArgs, search_files
 
 NEXUS = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "nexus"
 ADMIN_TOKEN = "bench-admin-token-0123456789"

@@ -1,1 +1,1 @@
-"""The REST extension API: commands for outside programs, and the OpenAPI description."""
+"""The REST extension API for outside services: registered extensions and their webhooks."""

@@ -2,6 +2,8 @@
 bridged to browsers (Socket.IO), stock LSP clients (WebSocket) and commands.
 
 Modules: `registry` (which servers), `upstream` (one server process), `bridge` (one
-workspace and language), `manager` (all bridges), `websocket` / `socketio` / `commands`
-(the ways in), `text` and `edits` (positions and edits), `merge` (several servers' answers).
+workspace and language, built from `_servers`, `_documents` and `_routing`), `manager`
+(all bridges), `websocket` / `socketio` / `commands` (the ways in), `feature` (how they
+plug into the server), `text` and `edits` (positions and edits), `merge` (several
+servers' answers).
 """

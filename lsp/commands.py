@@ -6,8 +6,9 @@ document at `path` (relative to the workspace folder).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -15,11 +16,26 @@ from pydantic import BaseModel, ConfigDict, Field
 from lsp.bridge import Bridge, BridgeDocument
 from lsp.edits import apply_workspace_edit
 from lsp.errors import LspError, as_nexus_error
-from server.core.commands import CommandContext, CommandRegistry
+from server.core import CommandContext, Commands
 from server.errors import InvalidInput
 from server.models import Role
 
+if TYPE_CHECKING:
+    from lsp.manager import LanguageServers
+    from server.collab import Rooms
+
 HOLDER = "commands"
+
+commands = Commands()
+
+
+@dataclass(frozen=True)
+class Language:
+    """What the commands use: the language servers, and the shared documents (a rename
+    or a format edits what collaborators have open)."""
+
+    servers: LanguageServers
+    documents: Rooms
 
 
 class PathArgs(BaseModel):
@@ -41,11 +57,11 @@ class ProblemsArgs(BaseModel):
     path: str | None = Field(None, max_length=1024, description="Only this file.")
 
 
-async def _document(ctx: CommandContext, path: str) -> tuple[Bridge, BridgeDocument]:
-    services = ctx.services
+async def _document(ctx: CommandContext[Language], path: str) -> tuple[Bridge, BridgeDocument]:
+    servers = ctx.feature.servers
     root = Path(ctx.access.workspace.path)
     try:
-        bridge = await services.lsp.bridge(ctx.workspace_id, services.lsp.language_for(path), root)
+        bridge = await servers.bridge(ctx.workspace_id, servers.language_for(path), root)
         return bridge, await bridge.open_document(bridge.path_of(path), HOLDER)
     except LspError as exc:
         raise as_nexus_error(exc) from None
@@ -81,20 +97,23 @@ def _locations(bridge: Bridge, result: Any) -> list[dict[str, Any]]:
     return out
 
 
-async def definition(ctx: CommandContext, args: PositionArgs) -> list[dict[str, Any]]:
+@commands.command("lsp.definition", title="Go to definition", role=Role.viewer)
+async def definition(ctx: CommandContext[Language], args: PositionArgs) -> list[dict[str, Any]]:
     bridge, document = await _document(ctx, args.path)
     return _locations(
         bridge, await _ask(bridge, "textDocument/definition", _position(args, document))
     )
 
 
-async def references(ctx: CommandContext, args: PositionArgs) -> list[dict[str, Any]]:
+@commands.command("lsp.references", title="Find references", role=Role.viewer)
+async def references(ctx: CommandContext[Language], args: PositionArgs) -> list[dict[str, Any]]:
     bridge, document = await _document(ctx, args.path)
     params = {**_position(args, document), "context": {"includeDeclaration": True}}
     return _locations(bridge, await _ask(bridge, "textDocument/references", params))
 
 
-async def hover(ctx: CommandContext, args: PositionArgs) -> dict[str, Any] | None:
+@commands.command("lsp.hover", title="Hover", role=Role.viewer)
+async def hover(ctx: CommandContext[Language], args: PositionArgs) -> dict[str, Any] | None:
     bridge, document = await _document(ctx, args.path)
     result = await _ask(bridge, "textDocument/hover", _position(args, document))
     if not result:
@@ -109,20 +128,22 @@ async def hover(ctx: CommandContext, args: PositionArgs) -> dict[str, Any] | Non
     return {"contents": text, "range": result.get("range")}
 
 
-async def rename(ctx: CommandContext, args: RenameArgs) -> dict[str, Any]:
+@commands.command("lsp.rename", title="Rename symbol", role=Role.editor)
+async def rename(ctx: CommandContext[Language], args: RenameArgs) -> dict[str, Any]:
     """Rename a symbol everywhere: open documents change for every collaborator, closed
     files change on disk."""
-    await ctx.services.rooms.flush(ctx.workspace_id)  # jedi reads unopened files from disk
+    await ctx.feature.documents.flush(ctx.workspace_id)  # jedi reads unopened files from disk
     bridge, document = await _document(ctx, args.path)
     params = {**_position(args, document), "newName": args.to}
     edit = await _ask(bridge, "textDocument/rename", params)
     if not edit:
         raise InvalidInput("there is nothing to rename at this position")
-    changed = await apply_workspace_edit(ctx.services.rooms, ctx.workspace_id, bridge.root, edit)
+    changed = await apply_workspace_edit(ctx.feature.documents, ctx.workspace_id, bridge.root, edit)
     return {"changed": changed}
 
 
-async def format_document(ctx: CommandContext, args: PathArgs) -> dict[str, Any]:
+@commands.command("editor.format", title="Format document", role=Role.editor)
+async def format_document(ctx: CommandContext[Language], args: PathArgs) -> dict[str, Any]:
     bridge, document = await _document(ctx, args.path)
     params = {
         "textDocument": {"uri": document.uri},
@@ -132,30 +153,22 @@ async def format_document(ctx: CommandContext, args: PathArgs) -> dict[str, Any]
     if not edits:
         return {"changed": False}
     changed = await apply_workspace_edit(
-        ctx.services.rooms, ctx.workspace_id, bridge.root, {"changes": {document.uri: edits}}
+        ctx.feature.documents, ctx.workspace_id, bridge.root, {"changes": {document.uri: edits}}
     )
     return {"changed": bool(changed)}
 
 
-async def problems(ctx: CommandContext, args: ProblemsArgs) -> list[dict[str, Any]]:
+@commands.command("lsp.problems", title="Problems", role=Role.viewer)
+async def problems(ctx: CommandContext[Language], args: ProblemsArgs) -> list[dict[str, Any]]:
     """Diagnostics of the workspace's open documents, every language, by file."""
     out = []
-    for bridge in ctx.services.lsp.bridges(ctx.workspace_id):
+    for bridge in ctx.feature.servers.bridges(ctx.workspace_id):
         for entry in bridge.problems():
             if args.path is None or entry["path"] == args.path.strip("/"):
                 out.append({"language": bridge.language, **entry})
     return sorted(out, key=lambda entry: entry["path"])
 
 
-async def status(ctx: CommandContext) -> list[dict[str, Any]]:
-    return [bridge.status() for bridge in ctx.services.lsp.bridges(ctx.workspace_id)]
-
-
-def register_lsp_commands(registry: CommandRegistry) -> None:
-    registry.add("lsp.definition", definition, title="Go to definition", role=Role.viewer)
-    registry.add("lsp.references", references, title="Find references", role=Role.viewer)
-    registry.add("lsp.hover", hover, title="Hover", role=Role.viewer)
-    registry.add("lsp.rename", rename, title="Rename symbol", role=Role.editor)
-    registry.add("editor.format", format_document, title="Format document", role=Role.editor)
-    registry.add("lsp.problems", problems, title="Problems", role=Role.viewer)
-    registry.add("lsp.status", status, title="Language server status", role=Role.viewer)
+@commands.command("lsp.status", title="Language server status", role=Role.viewer)
+async def status(ctx: CommandContext[Language]) -> list[dict[str, Any]]:
+    return [bridge.status() for bridge in ctx.feature.servers.bridges(ctx.workspace_id)]

@@ -15,8 +15,8 @@ from lsp.text import PositionError, apply_edits
 from server.collab.rooms import Rooms
 from server.collab.text import merge3
 from server.errors import InvalidInput
-from server.workspaces.fileio import write_atomic
-from server.workspaces.paths import resolve_in_workspace
+from server.folders.fileio import write_atomic
+from server.folders.paths import resolve_in_workspace
 
 
 def edits_by_uri(edit: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:

@@ -1,20 +1,24 @@
-"""JSON-RPC and LSP error codes, and the one exception the bridge raises with them."""
+"""The one exception the bridge raises with JSON-RPC and LSP error codes (lsprotocol's
+`ErrorCodes` and `LSPErrorCodes`), and how REST and Socket.IO callers see it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from lsprotocol.types import ErrorCodes, LSPErrorCodes
+
 from server.errors import InvalidInput, NexusError, NotFound
 
-PARSE_ERROR = -32700
-INVALID_REQUEST = -32600
-METHOD_NOT_FOUND = -32601
-INVALID_PARAMS = -32602
-INTERNAL_ERROR = -32603
-SERVER_NOT_INITIALIZED = -32002
-REQUEST_CANCELLED = -32800
-CONTENT_MODIFIED = -32801
-REQUEST_FAILED = -32803
+# Short names for lsprotocol's codes, for the modules that import them from here.
+PARSE_ERROR = ErrorCodes.ParseError
+INVALID_REQUEST = ErrorCodes.InvalidRequest
+METHOD_NOT_FOUND = ErrorCodes.MethodNotFound
+INVALID_PARAMS = ErrorCodes.InvalidParams
+INTERNAL_ERROR = ErrorCodes.InternalError
+SERVER_NOT_INITIALIZED = ErrorCodes.ServerNotInitialized
+REQUEST_CANCELLED = LSPErrorCodes.RequestCancelled
+CONTENT_MODIFIED = LSPErrorCodes.ContentModified
+REQUEST_FAILED = LSPErrorCodes.RequestFailed
 
 
 class LspError(Exception):
@@ -22,7 +26,7 @@ class LspError(Exception):
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = int(code)  # a plain number on the wire, whichever enum it came from
         self.message = message
         self.data = data
 
@@ -40,8 +44,8 @@ class LanguageServerError(NexusError):
 
 def as_nexus_error(exc: LspError) -> NexusError:
     """The same error for REST and Socket.IO callers, with the LSP code in details."""
-    if exc.code == INVALID_PARAMS:
+    if exc.code == ErrorCodes.InvalidParams:
         return InvalidInput(exc.message, details={"lsp_code": exc.code})
-    if exc.code == METHOD_NOT_FOUND:
+    if exc.code == ErrorCodes.MethodNotFound:
         return NotFound(exc.message, details={"lsp_code": exc.code})
     return LanguageServerError(exc.message, details={"lsp_code": exc.code})

@@ -11,15 +11,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from lsprotocol.types import ErrorCodes, LSPErrorCodes
+
 from lsp.bridge import Bridge, BridgeSettings
-from lsp.errors import METHOD_NOT_FOUND, REQUEST_FAILED, LspError
+from lsp.errors import LspError
 from lsp.registry import language_of, normalize, servers_for
 from lsp.seed import CacheSeeds
-from server.collab.rooms import Rooms
+from server.collab import Rooms
 from server.supervisor import Supervisor
 
 log = logging.getLogger("nexus.lsp")
 
+# `listener(bridge, method, params)`: diagnostics and status for the workspace's browsers.
 Listener = Callable[[Bridge, str, Any], None]
 
 # How long a closed workspace's servers live on: a page reload re-joins well within it.
@@ -34,8 +37,13 @@ class LanguageServers:
         *,
         supervisor: Supervisor,
         idle_seconds: float,
+        workspace_in_use: Callable[[str], bool] = lambda workspace_id: False,
+        listener: Listener | None = None,
         close_grace: float = CLOSE_GRACE_SECONDS,
     ) -> None:
+        """`workspace_in_use(id)` says whether anyone still has a workspace open (its
+        closed servers then live on); `listener` gets what every server publishes, besides
+        the bridge's own LSP clients."""
         self.rooms = rooms
         self.settings = settings
         self.supervisor = supervisor
@@ -44,10 +52,9 @@ class LanguageServers:
         )
         self.idle_seconds = idle_seconds
         self.close_grace = min(close_grace, idle_seconds)
-        # Whether anyone still has a workspace open (the Socket.IO hub says so).
-        self.workspace_in_use: Callable[[str], bool] = lambda workspace_id: False
+        self.workspace_in_use = workspace_in_use
+        self.listener = listener
         self._bridges: dict[tuple[str, str], Bridge] = {}
-        self._listeners: list[Listener] = []
         self._reaper: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
         self._left: dict[str, float] = {}  # workspace id → when its last user left
@@ -69,15 +76,10 @@ class LanguageServers:
         await asyncio.gather(*self._closing, *(bridge.close() for bridge in bridges))
         await self.seeds.close()
 
-    def add_listener(self, listener: Listener) -> None:
-        """`listener(bridge, method, params)` for diagnostics and status, fanned out to
-        every client of the bridge's workspace (the Socket.IO hub registers one)."""
-        self._listeners.append(listener)
-
     def language_for(self, path: str) -> str:
         language = language_of(path)
         if language is None:
-            raise LspError(METHOD_NOT_FOUND, f"no language server knows files like {path}")
+            raise LspError(ErrorCodes.MethodNotFound, f"no language server knows files like {path}")
         return language
 
     async def bridge(self, workspace_id: str, language: str, root: Path) -> Bridge:
@@ -87,14 +89,16 @@ class LanguageServers:
         key = (workspace_id, language)
         async with self._lock:
             if self._closed:
-                raise LspError(REQUEST_FAILED, "the server is shutting down")
+                raise LspError(LSPErrorCodes.RequestFailed, "the server is shutting down")
             bridge = self._bridges.get(key)
             if bridge is not None and not bridge.closed:
                 bridge.last_used = time.monotonic()
                 return bridge
             specs = servers_for(language)
             if not specs:
-                raise LspError(METHOD_NOT_FOUND, f"no language server for {language} is installed")
+                raise LspError(
+                    ErrorCodes.MethodNotFound, f"no language server for {language} is installed"
+                )
             bridge = Bridge(
                 workspace_id,
                 language,
@@ -133,9 +137,9 @@ class LanguageServers:
                 send(message)
             except Exception:
                 log.exception("sending %s to an LSP client failed", method)
-        for listener in self._listeners:
+        if self.listener is not None:
             try:
-                listener(bridge, method, params)
+                self.listener(bridge, method, params)
             except Exception:
                 log.exception("an LSP listener failed on %s", method)
 

@@ -10,7 +10,8 @@
 
 `language` defaults to the one of `params.textDocument.uri`; URIs are `file:` URIs inside
 the workspace folder or paths relative to it. Server → client events go to everyone who
-joined the workspace (`workspace:join`).
+joined the workspace (`workspace:join`); the last of them to leave closes the workspace's
+servers (after a grace).
 """
 
 from __future__ import annotations
@@ -23,13 +24,14 @@ from pydantic import Field
 
 from lsp.errors import INVALID_PARAMS, LspError, as_nexus_error
 from server.errors import NexusError
-from server.hub._events import Payload
+from server.hub.events import Payload
 from server.models import Role
 
 if TYPE_CHECKING:
     from lsp.bridge import Bridge
-    from server.hub.socket import Hub, SocketSession
-    from server.services import Services
+    from lsp.manager import LanguageServers
+    from server.auth import AccessControl
+    from server.hub import Hub, SocketSession
 
 
 class LspMessage(Payload):
@@ -43,21 +45,48 @@ class LspRequest(LspMessage):
     id: int | str | None = None  # for `$/cancelRequest`
 
 
-class SocketLanguage:
+class Browsers:
+    """The browsers of a workspace on this node's hub, as the language servers see them:
+    whether any has the workspace open, and what the servers publish for them."""
+
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
+        self._sending: set[asyncio.Task[None]] = set()
+
+    def joined(self, workspace_id: str) -> bool:
+        return any(workspace_id in s.joined for s in self.hub.sessions.values())
+
+    def publish(self, bridge: Bridge, method: str, params: Any) -> None:
+        """Diagnostics and status to everyone in the workspace (sent in the background:
+        a server's output is read in a loop that must not wait on sockets)."""
+        base = {"workspace": bridge.workspace_id, "language": bridge.language}
+        if method == "textDocument/publishDiagnostics":
+            path = next(
+                (d.path for d in bridge.documents.values() if d.uri == params.get("uri")), None
+            )
+            event, data = "lsp:diagnostics", {**base, "path": path, **params}
+        else:
+            event, data = "lsp:notification", {**base, "method": method, "params": params}
+        task = asyncio.get_running_loop().create_task(
+            self.hub.emit_room(bridge.workspace_id, event, data)
+        )
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+
+class SocketLanguage:
+    def __init__(
+        self, hub: Hub, servers: LanguageServers, access: AccessControl, browsers: Browsers
+    ) -> None:
+        self.servers = servers
+        self.access = access
+        self.browsers = browsers
         self._pending: dict[tuple[str, int | str], asyncio.Task[Any]] = {}
         self._holders: dict[str, set[Bridge]] = {}
         hub.on("lsp:request", LspRequest)(self.request)
         hub.on("lsp:notification", LspMessage)(self.notification)
         hub.on_disconnect(self.disconnected)
-
-    def attach(self, services: Services) -> None:
-        services.lsp.add_listener(self._publish)
-        services.lsp.workspace_in_use = self._joined_by_anyone
-
-    def _joined_by_anyone(self, workspace_id: str) -> bool:
-        return any(workspace_id in s.joined for s in self.hub.sessions.values())
+        hub.on_leave(self.left)
 
     async def left(self, sid: str, workspace_id: str) -> None:
         """`sid` left a workspace (or disconnected): it no longer holds the workspace's
@@ -67,20 +96,19 @@ class SocketLanguage:
         for bridge in [b for b in held if b.workspace_id == workspace_id]:
             held.discard(bridge)
             await bridge.release_holder(sid)
-        if not self._joined_by_anyone(workspace_id):
-            self.hub.services.lsp.workspace_closed(workspace_id)
+        if not self.browsers.joined(workspace_id):
+            self.servers.workspace_closed(workspace_id)
 
     async def _bridge(self, session: SocketSession, payload: LspMessage) -> Bridge:
-        services = self.hub.services
-        access = await services.access.require(session.principal, payload.workspace, Role.viewer)
+        access = await self.access.require(session.principal, payload.workspace, Role.viewer)
         try:
             language = payload.language
             if language is None:
                 uri = ((payload.params or {}).get("textDocument") or {}).get("uri")
                 if not isinstance(uri, str):
                     raise LspError(INVALID_PARAMS, "give a language or params.textDocument.uri")
-                language = services.lsp.language_for(uri)
-            return await services.lsp.bridge(
+                language = self.servers.language_for(uri)
+            return await self.servers.bridge(
                 access.workspace.id, language, Path(access.workspace.path)
             )
         except LspError as exc:
@@ -132,17 +160,3 @@ class SocketLanguage:
             self._pending.pop(key).cancel()
         for bridge in self._holders.pop(sid, set()):
             await bridge.release_holder(sid)
-
-    def _publish(self, bridge: Bridge, method: str, params: Any) -> None:
-        from server.hub.socket import room
-
-        target = room(bridge.workspace_id)
-        base = {"workspace": bridge.workspace_id, "language": bridge.language}
-        if method == "textDocument/publishDiagnostics":
-            path = next(
-                (d.path for d in bridge.documents.values() if d.uri == params.get("uri")), None
-            )
-            event, data = "lsp:diagnostics", {**base, "path": path, **params}
-        else:
-            event, data = "lsp:notification", {**base, "method": method, "params": params}
-        asyncio.get_running_loop().create_task(self.hub.sio.emit(event, data, room=target))

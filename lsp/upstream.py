@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from lsprotocol.types import ErrorCodes
 from pygls.exceptions import JsonRpcException
 from pygls.io_ import run_async
 from pygls.lsp.client import LanguageClient
@@ -94,7 +95,7 @@ class UpstreamError(Exception):
 
     def __init__(self, code: int, message: str, data: Any = None) -> None:
         super().__init__(message)
-        self.code = code
+        self.code = int(code)
         self.message = message
         self.data = data
 
@@ -245,7 +246,7 @@ class Upstream:
     def send(self, method: str, params: Any) -> tuple[str, asyncio.Future[Any]]:
         """Start a request; returns its upstream id (for `$/cancelRequest`) and result."""
         if not self.alive:
-            raise UpstreamError(-32603, f"{self.spec.name} is not running")
+            raise UpstreamError(ErrorCodes.InternalError, f"{self.spec.name} is not running")
         msg_id = f"n{next(self._ids)}"
         future = self.client.protocol.send_request(method, params, msg_id=msg_id)
         return msg_id, asyncio.wrap_future(future)
@@ -267,7 +268,7 @@ class Upstream:
         except JsonRpcException as exc:
             raise UpstreamError(exc.code, exc.message, getattr(exc, "data", None)) from None
         except RuntimeError as exc:  # pygls: the process exited with requests pending
-            raise UpstreamError(-32603, str(exc)) from None
+            raise UpstreamError(ErrorCodes.InternalError, str(exc)) from None
 
     async def complete_once(self, uri: str, language: str, line: str, timeout: float) -> None:
         """A throwaway completion at the end of `line`: what fills a server's caches."""

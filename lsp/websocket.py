@@ -28,11 +28,10 @@ from lsp.errors import (
     REQUEST_CANCELLED,
     LspError,
 )
-from server.collab._protocol import CLOSE_TOO_BIG
-from server.collab.websocket import admit, close_code
+from lsp.manager import LanguageServers
+from server.api.websocket import CLOSE_TOO_BIG, admit, close_code, platform_of
 from server.errors import NexusError
 from server.models import Role
-from server.services import Services
 
 log = logging.getLogger("nexus.lsp")
 
@@ -41,10 +40,11 @@ OUTGOING_LIMIT = 1000  # queued messages to one client before notifications are 
 
 
 async def lsp_endpoint(websocket: WebSocket) -> None:
-    services: Services = websocket.app.state.services
+    nexus = platform_of(websocket)
+    servers = nexus.need(LanguageServers)
     try:
         _, access = await admit(websocket, Role.viewer)
-        bridge = await services.lsp.bridge(
+        bridge = await servers.bridge(
             access.workspace.id, websocket.path_params["language"], Path(access.workspace.path)
         )
     except NexusError as exc:
@@ -53,9 +53,9 @@ async def lsp_endpoint(websocket: WebSocket) -> None:
     except LspError as exc:
         await websocket.close(CLOSE_NO_SERVER, exc.message)
         return
-    await Connection(websocket, bridge, services.settings.max_body_bytes).run()
+    await Connection(websocket, bridge, nexus.settings.max_body_bytes).run()
     if not bridge.sessions:  # the last LSP client left: unless Socket.IO users remain,
-        services.lsp.workspace_closed(bridge.workspace_id)  # the servers stop soon
+        servers.workspace_closed(bridge.workspace_id)  # the servers stop soon
 
 
 class Connection:

@@ -11,42 +11,23 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 import socketio
-from starlette.applications import Starlette
+from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route, WebSocketRoute
+from starlette.routing import Route
 
-from extensions import commands as command_api
-from extensions.openapi import build_openapi
-from lsp.websocket import lsp_endpoint
 from server import metrics
-from server.ai import rest as ai_api
-from server.api import Endpoint, starlette_routes
 from server.api import auth as auth_api
-from server.api import files as files_api
-from server.api import git as git_api
-from server.api import search as search_api
-from server.api import workspaces as workspace_api
-from server.collab.websocket import yjs_endpoint
+from server.api import commands as command_api
+from server.api import http_error
 from server.config import Settings
+from server.core import Feature, load_features
 from server.hub import Hub
-from server.services import Services, open_services
+from server.platform import NexusApp, open_platform
 from server.web import WebApp
-from voice import api as voice_api
 
 log = logging.getLogger("nexus")
-
-ENDPOINTS: list[Endpoint] = [
-    *auth_api.api.endpoints,
-    *workspace_api.api.endpoints,
-    *files_api.api.endpoints,
-    *search_api.api.endpoints,
-    *git_api.api.endpoints,
-    *command_api.api.endpoints,
-    *voice_api.api.endpoints,
-    *ai_api.api.endpoints,
-]
 
 
 def nexus_version() -> str:
@@ -57,12 +38,12 @@ def nexus_version() -> str:
 
 
 async def healthz(request: Request) -> Response:
-    services = request.app.state.services
-    sandbox = services.supervisor.sandbox.status
+    nexus: NexusApp = request.app.state.nexus
+    sandbox = nexus.supervisor.sandbox.status
     return JSONResponse(
         {
             "status": "ok",
-            "node": services.node_id,
+            "node": nexus.node_id,
             "version": nexus_version(),
             "sandbox": {"sealed": sandbox.sealed, "detail": sandbox.detail},
         }
@@ -73,9 +54,9 @@ async def readyz(request: Request) -> Response:
     """Whether this node serves at full speed: `/healthz` says the process is up; this
     waits for background warm-up (loading the speech model takes CPU seconds), so a load
     balancer or a benchmark sends work only to a node that is not busy starting."""
-    services = request.app.state.services
-    warming = ["voice"] if services.voice.warming else []
-    sandbox = services.supervisor.sandbox.status
+    nexus: NexusApp = request.app.state.nexus
+    warming = nexus.warming_now()
+    sandbox = nexus.supervisor.sandbox.status
     body = {
         "status": "warming" if warming else "ready",
         "warming": warming,
@@ -88,26 +69,14 @@ async def metrics_endpoint(_request: Request) -> Response:
     return Response(metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8")
 
 
-async def openapi(request: Request) -> Response:
-    return JSONResponse(request.app.state.openapi)
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
-    return JSONResponse(
-        {"error": {"code": code, "message": exc.detail}}, status_code=exc.status_code
-    )
-
-
-async def _announce(services: Services) -> None:
+async def _announce(nexus: NexusApp) -> None:
     """Print where to open NEXUS, with a fresh admin token unless one is configured."""
-    settings = services.settings
+    settings = nexus.settings
     if settings.admin_token:
         print(f"NEXUS is running at {settings.public_url}/ (admin token from NEXUS_ADMIN_TOKEN)")
     else:
-        token, _ = await services.tokens.issue(
-            services.admin.id, kind="session", ttl=timedelta(hours=settings.token_ttl_hours)
+        token, _ = await nexus.tokens.issue(
+            nexus.admin.id, kind="session", ttl=timedelta(hours=settings.token_ttl_hours)
         )
         print(
             "NEXUS is running. To log in as admin, open:\n"
@@ -116,35 +85,48 @@ async def _announce(services: Services) -> None:
     sys.stdout.flush()
 
 
-def create_app(settings: Settings | None = None) -> Any:
-    """The whole server as one ASGI app; storage, bus and presence open at startup."""
+def create_app(settings: Settings | None = None, features: list[Feature] | None = None) -> Any:
+    """The whole server as one ASGI app: the platform and the installed features (their
+    REST routes, websockets, socket events and commands), opened at startup."""
     settings = settings or Settings()
+    features = load_features() if features is None else features
     hub = Hub(settings)
 
     @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with open_services(settings) as services:
-            app.state.services = services
-            hub.attach(services)
-            await _announce(services)
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with open_platform(settings, hub, features) as nexus:
+            app.state.nexus = nexus
+            hub.attach(nexus)
+            await _announce(nexus)
             try:
                 yield
             finally:
                 await hub.close()
+                app.state.nexus = None
 
-    routes = [
-        Route("/healthz", healthz),
-        Route("/readyz", readyz),
-        Route("/metrics", metrics_endpoint),
-        Route("/openapi.json", openapi),
-        *starlette_routes(ENDPOINTS),
-        WebSocketRoute("/yjs/{workspace_id}/{path:path}", yjs_endpoint),
-        WebSocketRoute("/lsp/{workspace_id}/{language}", lsp_endpoint),
-        *WebApp(settings.web_dir).routes(),  # last: it answers any one-segment path
-    ]
-    web = Starlette(
-        routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error}
+    web = FastAPI(
+        title="NEXUS",
+        version=nexus_version(),
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+        exception_handlers={HTTPException: http_error},
     )
-    web.state.openapi = build_openapi(ENDPOINTS, title="NEXUS", version=nexus_version())
+    web.state.max_body_bytes = settings.max_body_bytes
     web.state.hub = hub
+    web.router.routes.extend(
+        [
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
+        ]
+    )
+    web.include_router(auth_api.router)
+    web.include_router(command_api.router)
+    for feature in features:
+        if feature.router is not None:
+            web.include_router(feature.router)
+        web.router.routes.extend(feature.websockets)
+    web.router.routes.extend(WebApp(settings.web_dir).routes())  # last: any one-segment path
     return socketio.ASGIApp(hub.sio, other_asgi_app=web)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import websockets
 from pycrdt import Doc, Provider, Text
+
+from tests._client import eventually
 
 
 class WebSocketChannel:
@@ -60,17 +61,8 @@ async def connected_doc(url: str, doc: Doc | None = None) -> AsyncIterator[tuple
             yield doc, text, connection
 
 
-async def wait_file(path: Path, expected: str, timeout: float = 5.0) -> None:
-    """Wait for the server's write-back to put `expected` in the file."""
-    async with asyncio.timeout(timeout):
-        while not path.exists() or path.read_text() != expected:
-            await asyncio.sleep(0.02)
-
-
 async def wait_text(text: Text, expected: str, timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while str(text) != expected:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: str(text) == expected, timeout, 0.01, what=f"text {expected!r}")
 
 
 class SocketDoc:

@@ -54,12 +54,26 @@ def postgres_url(postgres: Postgres) -> str:
     return postgres.create_database(f"nexus_test_{next(_databases)}")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=[pytest.param("sqlite", marks=pytest.mark.unit), "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """Each storage test runs on both databases."""
+    """Each storage test runs on both databases (on SQLite it is a unit test: a file)."""
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+# What a `unit` test may not use: each starts a server or another process.
+SERVER_FIXTURES = {"nexus", "postgres", "postgres_url", "redis_server", "redis_url", "fake"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Keep the unit tier honest: a test marked `unit` that asks for a server fails."""
+    for item in items:
+        if item.get_closest_marker("unit") is None:
+            continue
+        used = SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ()))
+        if used:
+            raise pytest.UsageError(f"{item.nodeid} is marked unit but uses {sorted(used)}")
 
 
 def make_settings(tmp_path: Path, **overrides: Any) -> Settings:

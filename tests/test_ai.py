@@ -21,6 +21,7 @@ from server.ai.providers import Provider, ProviderError
 from server.ai.router import ModelRef, NoModel, Router, Tier
 from server.storage import create_engine, migrate
 from server.storage.tables import ai_outcomes
+from tests._client import Inbox, command_ack, eventually, execute, joined, post_command
 from tests._fake_llm import (
     FakeLLM,
     Reply,
@@ -35,7 +36,6 @@ from tests._fake_llm import (
 )
 from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
-from tests.test_hub import Inbox
 
 CHAT_EVENTS = ("chat:message", "chat:delta", "chat:reset", "chat:tool", "chat:done")
 EVENTS = (*CHAT_EVENTS, "ai:proposal", "ai:proposalResolved")
@@ -76,14 +76,6 @@ async def ai_server(
         yield running
 
 
-async def joined(nexus: RunningServer, token: str, workspace: str) -> tuple[Any, Inbox]:
-    client = await nexus.socket(token)
-    inbox = Inbox(client, *EVENTS)
-    ack = await client.call("workspace:join", {"workspace": workspace})
-    assert ack["ok"], ack
-    return client, inbox
-
-
 async def send(client: socketio.AsyncClient, workspace: str, text: str, **extra: Any) -> Any:
     ack = await client.call("chat:send", {"workspace": workspace, "text": text, **extra})
     assert ack["ok"], ack
@@ -108,7 +100,7 @@ async def usage(nexus: RunningServer, token: str, workspace: str | None = None) 
 async def test_without_a_provider_chat_says_how_to_configure_one(tmp_path: Path) -> None:
     async with ai_server(tmp_path, None) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "hello?")
         done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
         assert done["error"]["code"] == "no_provider"
@@ -136,8 +128,8 @@ async def test_chat_streams_to_two_collaborators_with_usage_and_cost(
         bob_token = await nexus.create_user("bob")
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
         await nexus.add_member(ADMIN_TOKEN, workspace["id"], "bob", "editor")
-        alice, alice_inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
-        bob, bob_inbox = await joined(nexus, bob_token, workspace["id"])
+        alice, alice_inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
+        bob, bob_inbox = await joined(nexus, bob_token, workspace["id"], *EVENTS)
         answer = await send(alice, workspace["id"], "What is the answer?")
         expected_cost = (1000 * 3.0 + 200 * 15.0) / 1_000_000
         for inbox in (alice_inbox, bob_inbox):
@@ -199,7 +191,7 @@ async def test_cancel_closes_the_upstream_request_and_bills_nothing_after(
     )
     async with ai_server(tmp_path, fake) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "Talk forever")
         await inbox.wait_for(
             "chat:delta", lambda d: len(deltas(inbox, answer["id"])) >= 12, timeout=5
@@ -218,7 +210,7 @@ async def test_cancel_closes_the_upstream_request_and_bills_nothing_after(
         assert billed["input_tokens"] == 400
         # One token per "tok " chunk: never more than the server had sent when it was cut.
         assert 3 <= billed["output_tokens"] <= sent_by_server
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.2)  # a window for late billing or streaming: proving an absence
         assert (await usage(nexus, ADMIN_TOKEN))["output_tokens"] == billed["output_tokens"]
         assert stream.sent == sent_by_server  # nothing more was streamed upstream
         await client.disconnect()
@@ -237,7 +229,7 @@ async def test_failover_on_429_reaches_the_next_model_within_a_second(
     fake.openai.append(openai_text(["From ", "OpenAI"], prompt_tokens=50, completion_tokens=4))
     async with ai_server(tmp_path, fake) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         started = time.monotonic()
         answer = await send(client, workspace["id"], "hi")
         done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
@@ -263,7 +255,7 @@ async def test_failover_on_a_mid_stream_error(tmp_path: Path, fake: FakeLLM) -> 
     fake.openai.append(openai_text(["Whole answer."]))
     async with ai_server(tmp_path, fake) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         started = time.monotonic()
         answer = await send(client, workspace["id"], "hi")
         done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
@@ -283,7 +275,7 @@ async def test_budget_refuses_a_request_before_it_is_sent(tmp_path: Path, fake: 
     fake.anthropic.append(anthropic_text(["ok"], input_tokens=1000, output_tokens=200))
     async with ai_server(tmp_path, fake, ai_user_daily_budget_usd=0.005) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         first = await send(client, workspace["id"], "one")
         assert (await inbox.wait_for("chat:done", lambda d: d["id"] == first["id"]))[
             "error"
@@ -308,7 +300,7 @@ async def test_a_tool_call_proposes_an_edit_that_a_yjs_client_sees_once_accepted
     async with ai_server(tmp_path, fake) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
         (Path(workspace["path"]) / "app.py").write_text("def f():\n    return 1\n")
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         url = yjs_url(nexus.url, workspace["id"], "app.py", ADMIN_TOKEN)
         async with connected_doc(url) as (_, text, _):
             await wait_text(text, "def f():\n    return 1\n")
@@ -326,15 +318,10 @@ async def test_a_tool_call_proposes_an_edit_that_a_yjs_client_sees_once_accepted
             result = second[2]["content"][0]
             assert result["type"] == "tool_result" and result["tool_use_id"] == "toolu_1"
             assert not result["is_error"]
-            ack = await client.call(
-                "command:execute",
-                {
-                    "workspace": workspace["id"],
-                    "command": "ai.accept",
-                    "args": {"proposal": proposal["id"]},
-                },
+            accepted = await execute(
+                client, workspace["id"], "ai.accept", {"proposal": proposal["id"]}
             )
-            assert ack["ok"] and ack["result"]["status"] == "accepted", ack
+            assert accepted["status"] == "accepted", accepted
             await wait_text(text, "def f():\n    return 2\n")
             resolved = await inbox.wait_for("ai:proposalResolved")
             assert resolved == {
@@ -344,24 +331,11 @@ async def test_a_tool_call_proposes_an_edit_that_a_yjs_client_sees_once_accepted
                 "status": "accepted",
                 "by": "admin",
             }
-            again = await client.call(
-                "command:execute",
-                {
-                    "workspace": workspace["id"],
-                    "command": "ai.accept",
-                    "args": {"proposal": proposal["id"]},
-                },
+            again = await command_ack(
+                client, workspace["id"], "ai.accept", {"proposal": proposal["id"]}
             )
             assert again["error"]["code"] == "conflict"
-            undo = await client.call(
-                "command:execute",
-                {
-                    "workspace": workspace["id"],
-                    "command": "ai.undo",
-                    "args": {"proposal": proposal["id"]},
-                },
-            )
-            assert undo["ok"], undo
+            await execute(client, workspace["id"], "ai.undo", {"proposal": proposal["id"]})
             await wait_text(text, "def f():\n    return 1\n")
         await client.disconnect()
 
@@ -379,8 +353,8 @@ async def test_openai_tool_calls_reject_and_broken_python_refused(
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
         await nexus.add_member(ADMIN_TOKEN, workspace["id"], "bob", "viewer")
         (Path(workspace["path"]) / "app.py").write_text("def f():\n    return 1\n")
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
-        viewer, viewer_inbox = await joined(nexus, bob_token, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
+        viewer, viewer_inbox = await joined(nexus, bob_token, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "change f")
         done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
         assert done["text"] == "Done." and len(done["proposals"]) == 1
@@ -392,24 +366,12 @@ async def test_openai_tool_calls_reject_and_broken_python_refused(
         assert [t["ok"] for t in tools] == [False, True]
         # Every collaborator sees the proposal; a viewer may not accept it.
         proposal = await viewer_inbox.wait_for("ai:proposal")
-        refused = await viewer.call(
-            "command:execute",
-            {
-                "workspace": workspace["id"],
-                "command": "ai.accept",
-                "args": {"proposal": proposal["id"]},
-            },
+        refused = await command_ack(
+            viewer, workspace["id"], "ai.accept", {"proposal": proposal["id"]}
         )
         assert refused["error"]["code"] == "forbidden"
-        ack = await client.call(
-            "command:execute",
-            {
-                "workspace": workspace["id"],
-                "command": "ai.reject",
-                "args": {"proposal": proposal["id"]},
-            },
-        )
-        assert ack["result"]["status"] == "rejected"
+        rejected = await execute(client, workspace["id"], "ai.reject", {"proposal": proposal["id"]})
+        assert rejected["status"] == "rejected"
         resolved = await viewer_inbox.wait_for("ai:proposalResolved")
         assert resolved["status"] == "rejected"
         assert (Path(workspace["path"]) / "app.py").read_text() == "def f():\n    return 1\n"
@@ -425,7 +387,7 @@ async def test_secrets_are_redacted_before_they_leave(tmp_path: Path, fake: Fake
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
         root = Path(workspace["path"])
         (root / "settings.py").write_text(f'API_KEY = "{secret}"\npassword = "hunter22"\n')
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(
             client,
             workspace["id"],
@@ -486,7 +448,7 @@ async def test_openai_compatible_server_by_base_url_chat_and_completion(
         assert fake.bodies("/v1/chat/completions")[0]["model"] == "qwen2.5-coder"
         # Inline completion: a *coder* model gets fill-in-the-middle.
         fake.completions.append(openai_fim(["return ", "a + b"]))
-        client, _ = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, _ = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         request = {
             "workspace": workspace["id"],
             "path": "m.py",
@@ -520,12 +482,12 @@ async def test_completion_reuses_the_in_flight_stream_and_cancels_when_typed_pas
         tmp_path, None, openai_base_url=f"{fake.url}/v1", model_fast="openai:tiny-coder"
     ) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, _ = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, _ = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         base = {"workspace": workspace["id"], "path": "m.py", "suffix": ""}
         first = asyncio.create_task(
             client.call("completion:request", {**base, "prefix": "x = "}, timeout=10)
         )
-        await asyncio.sleep(0.05)
+        await eventually(lambda: fake.streams)  # the first request is in flight upstream
         typed = await client.call("completion:request", {**base, "prefix": "x = ret"}, timeout=10)
         assert typed["result"]["text"] == "urn a + b" and typed["result"]["reused"]
         assert (await first)["result"]["text"] == "return a + b"
@@ -538,9 +500,7 @@ async def test_completion_reuses_the_in_flight_stream_and_cancels_when_typed_pas
         pending = asyncio.create_task(
             client.call("completion:request", {**base, "prefix": "y = "}, timeout=10)
         )
-        async with asyncio.timeout(5):
-            while len(fake.streams) < 2:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: len(fake.streams) >= 2)
         other = await client.call("completion:request", {**base, "prefix": "y = q"}, timeout=10)
         assert other["result"]["text"] == "1"
         assert (await pending)["result"] == {"id": None, "text": "", "cancelled": True}
@@ -552,7 +512,7 @@ async def test_completion_reuses_the_in_flight_stream_and_cancels_when_typed_pas
 async def test_bad_input_is_refused_clearly(tmp_path: Path, fake: FakeLLM) -> None:
     async with ai_server(tmp_path, fake) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, _ = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, _ = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         empty = await client.call("chat:send", {"workspace": workspace["id"], "text": ""})
         assert empty["error"]["code"] == "invalid"
         unknown = await client.call(
@@ -561,10 +521,7 @@ async def test_bad_input_is_refused_clearly(tmp_path: Path, fake: FakeLLM) -> No
         assert unknown["error"]["code"] == "not_found"
         cancel = await client.call("chat:cancel", {"workspace": workspace["id"], "id": "nope"})
         assert cancel["error"]["code"] == "not_found"
-        missing = await client.call(
-            "command:execute",
-            {"workspace": workspace["id"], "command": "ai.accept", "args": {"proposal": "nope"}},
-        )
+        missing = await command_ack(client, workspace["id"], "ai.accept", {"proposal": "nope"})
         assert missing["error"]["code"] == "not_found"
         await client.disconnect()
     with pytest.raises(ValueError, match="anthropic:NAME"):
@@ -580,28 +537,6 @@ async def test_keys_are_never_returned(tmp_path: Path, fake: FakeLLM) -> None:
         assert isinstance(nexus.http, httpx.AsyncClient)
 
 
-async def command(
-    nexus: RunningServer, token: str, workspace: str, name: str, args: dict[str, Any] | None = None
-) -> httpx.Response:
-    return await nexus.http.post(
-        f"/api/v1/commands/{name}",
-        json={"workspace": workspace, "args": args or {}},
-        headers=nexus.headers(token),
-    )
-
-
-async def eventually(check: Any, timeout: float = 5.0) -> None:
-    """Poll `check()` (sync or async) until it is true."""
-    async with asyncio.timeout(timeout):
-        while True:
-            result = check()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            await asyncio.sleep(0.02)
-
-
 async def test_a_pending_proposal_survives_a_restart_and_is_accepted_after_it(
     tmp_path: Path, fake: FakeLLM
 ) -> None:
@@ -612,7 +547,7 @@ async def test_a_pending_proposal_survives_a_restart_and_is_accepted_after_it(
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
         app_py = Path(workspace["path"]) / "app.py"
         app_py.write_text("def f():\n    return 1\n")
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "make f return 2")
         proposal = await inbox.wait_for("ai:proposal")
         await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
@@ -620,12 +555,12 @@ async def test_a_pending_proposal_survives_a_restart_and_is_accepted_after_it(
     assert app_py.read_text() == "def f():\n    return 1\n"
     # A new server process on the same data: the proposal is still there, still pending.
     async with ai_server(tmp_path, fake) as nexus:
-        listed = await command(nexus, ADMIN_TOKEN, workspace["id"], "ai.proposals")
+        listed = await post_command(nexus, ADMIN_TOKEN, workspace["id"], "ai.proposals")
         assert listed.status_code == 200, listed.text
         [stored] = listed.json()["result"]
         assert stored == {**proposal, "resolved_by": None}
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
-        accepted = await command(
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
+        accepted = await post_command(
             nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", {"proposal": proposal["id"]}
         )
         assert accepted.status_code == 200, accepted.text
@@ -634,7 +569,7 @@ async def test_a_pending_proposal_survives_a_restart_and_is_accepted_after_it(
         assert resolved["status"] == "accepted" and resolved["id"] == proposal["id"]
         # The edit went through the collaborative document and on to the file.
         await eventually(lambda: app_py.read_text() == "def f():\n    return 2\n")
-        again = await command(
+        again = await post_command(
             nexus, ADMIN_TOKEN, workspace["id"], "ai.reject", {"proposal": proposal["id"]}
         )
         assert again.status_code == 409 and "accepted" in again.json()["error"]["message"]
@@ -651,7 +586,7 @@ async def test_a_pending_proposal_survives_a_restart_and_is_accepted_after_it(
         finally:
             await engine.dispose()
         # And it can still be undone after the restart.
-        undone = await command(
+        undone = await post_command(
             nexus, ADMIN_TOKEN, workspace["id"], "ai.undo", {"proposal": proposal["id"]}
         )
         assert undone.status_code == 200, undone.text
@@ -667,14 +602,14 @@ async def test_two_accepts_at_once_apply_the_edit_once(tmp_path: Path, fake: Fak
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
         notes = Path(workspace["path"]) / "n.txt"
         notes.write_text("one\n")
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "add two")
         proposal = await inbox.wait_for("ai:proposal")
         await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
         args = {"proposal": proposal["id"]}
         first, second = await asyncio.gather(
-            command(nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", args),
-            command(nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", args),
+            post_command(nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", args),
+            post_command(nexus, ADMIN_TOKEN, workspace["id"], "ai.accept", args),
         )
         assert sorted([first.status_code, second.status_code]) == [200, 409]
         await eventually(lambda: notes.read_text() == "one\ntwo\n")
@@ -708,6 +643,7 @@ def _labels(refs: list[ModelRef]) -> list[str]:
     return [ref.label for ref in refs]
 
 
+@pytest.mark.unit
 def test_a_failed_model_rests_for_its_cooldown_or_the_providers_retry_after(
     tmp_path: Path,
 ) -> None:
@@ -738,6 +674,7 @@ def test_a_failed_model_rests_for_its_cooldown_or_the_providers_retry_after(
         router.candidates(Tier.balanced)
 
 
+@pytest.mark.unit
 def test_the_breaker_opens_after_failures_in_a_row_and_closes_after_its_time(
     tmp_path: Path,
 ) -> None:
@@ -775,7 +712,7 @@ async def test_an_open_breaker_sends_requests_straight_to_the_fallback(
         tmp_path, fake, ai_cooldown_seconds=0, ai_breaker_failures=2, ai_breaker_seconds=1.5
     ) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
 
         async def ask(text: str) -> dict[str, Any]:
             answer = await send(client, workspace["id"], text)
@@ -814,6 +751,7 @@ async def _record(learning: Learning, intent: str, tier: Tier, accepted: int, to
         assert learning.resolve(suggestion.id, "accepted" if n < accepted else "rejected")
 
 
+@pytest.mark.unit
 async def test_learning_moves_an_intent_to_the_cheaper_tier_when_accepted_as_often(
     tmp_path: Path,
 ) -> None:
@@ -871,7 +809,7 @@ async def test_a_learned_cheaper_tier_is_what_the_server_routes_chat_to(
     fake.openai.append(openai_text(["cheap and good"]))
     async with ai_server(tmp_path, fake) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "hi")
         done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
         assert done["text"] == "cheap and good" and done["model"] == "openai:gpt-test"
@@ -892,7 +830,7 @@ async def test_a_stream_crossing_the_budget_is_stopped_mid_way(
     budget = 0.005
     async with ai_server(tmp_path, fake, ai_user_daily_budget_usd=budget) as nexus:
         workspace = await nexus.create_workspace(ADMIN_TOKEN)
-        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"])
+        client, inbox = await joined(nexus, ADMIN_TOKEN, workspace["id"], *EVENTS)
         answer = await send(client, workspace["id"], "Talk forever")
         done = await inbox.wait_for("chat:done", lambda d: d["id"] == answer["id"])
         [stream] = fake.streams
@@ -909,7 +847,7 @@ async def test_a_stream_crossing_the_budget_is_stopped_mid_way(
         assert budget < summary["today_cost_usd"] <= budget + 0.0015 + 1e-9
         assert done["usage"]["cost_usd"] == pytest.approx(summary["today_cost_usd"])
         sent = stream.sent
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # five trickle periods: nothing more may be streamed
         assert stream.sent == sent
         # The next request is refused before it is sent.
         second = await send(client, workspace["id"], "more")

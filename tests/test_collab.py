@@ -10,7 +10,8 @@ import websockets
 from pycrdt import Doc, Text
 from websockets.typing import Origin
 
-from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
+from tests._client import eventually, wait_file
+from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 
@@ -53,10 +54,8 @@ async def test_viewers_read_but_cannot_write(nexus: RunningServer) -> None:
     ):
         bob += "vandalism\n"
         alice += "real edit\n"
-        async with asyncio.timeout(5):  # bob sees alice's edit (his own stays local)
-            while "real edit" not in str(bob):
-                await asyncio.sleep(0.01)
-        await asyncio.sleep(0.3)
+        await eventually(lambda: "real edit" in str(bob))  # his own edit stays local
+        await asyncio.sleep(0.3)  # a window for bob's edit to reach alice: proving an absence
         assert str(alice) == "base\nreal edit\n"
     await wait_file(Path(workspace["path"]) / "a.txt", "base\nreal edit\n")
 
@@ -156,14 +155,14 @@ async def test_edits_survive_a_restart(tmp_path: Path) -> None:
         client_doc: Doc = Doc()
         async with connected_doc(url, client_doc) as (_, text, _):
             text += "persisted\n"
-            await asyncio.sleep(0.2)
+            await wait_file(Path(workspace["path"]) / "keep.txt", "persisted\n")  # stored
     async with serve(settings) as nexus:
         url = yjs_url(nexus.url, workspace["id"], "keep.txt", ADMIN_TOKEN)
         async with connected_doc(url) as (_, fresh, _):
             assert str(fresh) == "persisted\n"
         # The old client reconnects with its own state: nothing is duplicated.
         async with connected_doc(url, client_doc) as (_, text, _):
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.2)  # a window for a duplicating update: proving an absence
             assert str(text) == "persisted\n"
     assert (Path(workspace["path"]) / "keep.txt").read_text() == "persisted\n"
 
@@ -181,6 +180,7 @@ async def test_disk_changes_merge_into_the_live_document(nexus: RunningServer) -
         await wait_file(path, "one\ntwo changed on disk\nthree\nfour\n")
 
 
+@pytest.mark.unit
 def test_text_helpers() -> None:
     from server.collab.text import apply_diff, merge3
 
@@ -228,7 +228,7 @@ async def test_socketio_and_websocket_clients_share_one_room(nexus: RunningServe
 async def test_awareness_is_relayed_and_removed_on_disconnect(nexus: RunningServer) -> None:
     from pycrdt import Awareness, create_awareness_message, read_message
 
-    from server.collab._protocol import awareness_clients
+    from server.collab import awareness_clients
 
     workspace = await nexus.create_workspace(ADMIN_TOKEN)
     url = yjs_url(nexus.url, workspace["id"], "cursor.txt", ADMIN_TOKEN)
@@ -261,7 +261,7 @@ async def test_metrics_count_rooms_clients_and_updates(nexus: RunningServer) -> 
     url = yjs_url(nexus.url, workspace["id"], "m.txt", ADMIN_TOKEN)
     async with connected_doc(url) as (_, text, _):
         text += "hello"
-        await asyncio.sleep(0.2)
+        await wait_file(Path(workspace["path"]) / "m.txt", "hello")  # stored, then written
         scraped = (await nexus.http.get("/metrics")).text
     values = {
         line.split(" ")[0]: float(line.split(" ")[1])
@@ -288,9 +288,12 @@ async def test_documents_unload_after_the_grace_period_and_reload(tmp_path: Path
             line = next(x for x in scraped.splitlines() if x.startswith("nexus_collab_rooms "))
             return float(line.split()[1])
 
+        async def open_rooms_are(count: float) -> bool:
+            return await open_rooms() == count
+
         async with connected_doc(url("a.txt")) as (_, text, _):
             text += "kept"
-        await asyncio.sleep(0.5)
+        await eventually(lambda: open_rooms_are(0))
         assert await open_rooms() == 0
         assert (Path(workspace["path"]) / "a.txt").read_text() == "kept"
         async with connected_doc(url("a.txt")) as (_, text, _):

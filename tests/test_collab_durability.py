@@ -8,8 +8,10 @@ import re
 from pathlib import Path
 
 import httpx
+import pytest
 from pycrdt import Doc, Text
 
+from tests._client import wait_file
 from tests._nodes import Node
 from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN
@@ -43,7 +45,7 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
             ):
                 for n in range(400):
                     written += f"<{n}>"
-                    await asyncio.sleep(0.002)
+                    await asyncio.sleep(0.002)  # a fast typist's pace, not a wait
                     if n == 250:
                         node.kill()
                         # What the observer saw was made durable before it was relayed.
@@ -69,14 +71,12 @@ async def test_acknowledged_edits_survive_kill_9(tmp_path: Path) -> None:
             final = tokens(str(fresh))
         assert final == list(range(400))  # every edit exactly once, in order
         assert set(acknowledged) <= set(final)
-        path = Path(workspace["path"]) / "burst.txt"
-        async with asyncio.timeout(5):
-            while not path.exists() or path.read_text() != expected:
-                await asyncio.sleep(0.05)
+        await wait_file(Path(workspace["path"]) / "burst.txt", expected)
     finally:
         node.stop()
 
 
+@pytest.mark.unit
 async def test_an_update_waits_off_the_event_loop_while_another_writer_holds_the_database(
     tmp_path: Path,
 ) -> None:
@@ -110,7 +110,7 @@ async def test_an_update_waits_off_the_event_loop_while_another_writer_holds_the
             started = asyncio.get_running_loop().time()
             pending = store.start_append([PendingUpdate(document.id, document.epoch, update)])
             assert asyncio.get_running_loop().time() - started < 0.1  # the loop did not wait
-            await asyncio.sleep(0.3)
+            await asyncio.sleep(0.3)  # a window in which it must not complete: an absence
             assert not pending.done()  # not durable yet: not acknowledged yet
         finally:
             blocker.execute("COMMIT")

@@ -3,11 +3,11 @@ with a Socket.IO client and a pycrdt client."""
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
+from tests._client import eventually, wait_file
 from tests._jsclient import JsClient
-from tests._yclient import SocketDoc, connected_doc, wait_file, wait_text, yjs_url
+from tests._yclient import SocketDoc, connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer
 
 
@@ -28,14 +28,14 @@ async def test_stock_client_socketio_and_pycrdt_converge(nexus: RunningServer) -
             await stock.call("insert", index=0, text="# stock\n")
             python += "# pycrdt\n"
             browser.text.insert(0, "# browser\n")
-            async with asyncio.timeout(10):
-                while True:
-                    texts = {await stock.text(), str(python), str(browser.text)}
-                    if len(texts) == 1 and all(
-                        tag in next(iter(texts)) for tag in ("# stock", "# pycrdt", "# browser")
-                    ):
-                        break
-                    await asyncio.sleep(0.05)
+
+            async def converged() -> bool:
+                texts = {await stock.text(), str(python), str(browser.text)}
+                return len(texts) == 1 and all(
+                    tag in next(iter(texts)) for tag in ("# stock", "# pycrdt", "# browser")
+                )
+
+            await eventually(converged, timeout=10, interval=0.05)
             final = str(python)
             await wait_file(path, final)
             assert final.count("# stock\n") == final.count("# pycrdt\n") == 1

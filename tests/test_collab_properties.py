@@ -28,13 +28,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pycrdt import Doc, Text
 
-from server.collab._protocol import read_state_vector
+from server.collab import read_state_vector
+from tests._client import eventually, wait_file
 from tests._yclient import connected_doc, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 ALPHABET = "abcxyz \n" + "é😀日"
 GRACE_SECONDS = 0.1  # unload an idle document quickly, so reloads happen within a plan
-AWAY_SECONDS = 0.3  # long enough for the document to be unloaded
 EXAMPLE_TIMEOUT = 60.0
 
 # A plan step, one of:
@@ -172,13 +172,21 @@ def merged_offline(clients: list[Client]) -> str:
 
 
 async def converged(clients: list[Client], timeout: float = 10.0) -> str:
-    async with asyncio.timeout(timeout):
-        while True:
-            texts = {str(client.text) for client in clients}
-            states = [read_state_vector(client.doc.get_state()) for client in clients]
-            if len(texts) == 1 and all(state == states[0] for state in states):
-                return texts.pop()
-            await asyncio.sleep(0.02)
+    def same() -> bool:
+        texts = {str(client.text) for client in clients}
+        states = [read_state_vector(client.doc.get_state()) for client in clients]
+        return len(texts) == 1 and all(state == states[0] for state in states)
+
+    await eventually(same, timeout)
+    return str(clients[0].text)
+
+
+async def no_open_documents(nexus: RunningServer) -> bool:
+    """The server has unloaded every document (each example has its own, and the last
+    example's are unloaded once their grace is up)."""
+    scraped = (await nexus.http.get("/metrics")).text
+    rooms = next(x for x in scraped.splitlines() if x.startswith("nexus_collab_rooms "))
+    return float(rooms.split()[1]) == 0
 
 
 def describe(clients: list[Client]) -> str:
@@ -199,20 +207,20 @@ async def run_plan(nexus: RunningServer, workspace: dict[str, Any], path: str, p
         for step in steps:
             kind = step[0]
             if kind == "pause":
-                await asyncio.sleep(step[1])
+                await asyncio.sleep(step[1])  # part of the plan: let messages travel, or not
                 continue
             if kind == "away":
                 for client in clients:
                     if client.connected:
                         await client.disconnect()
-                await asyncio.sleep(AWAY_SECONDS)
+                await eventually(lambda: no_open_documents(nexus))
                 continue
             client = clients[step[1] % count]
             if kind == "toggle":
                 await client.toggle()
             else:
                 edit(client, step)
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # a yield, so that the edit can be sent
         for client in clients:
             if not client.connected:
                 await client.connect()
@@ -225,13 +233,7 @@ async def run_plan(nexus: RunningServer, workspace: dict[str, Any], path: str, p
             assert str(fresh) == final, describe(clients)
         file = Path(workspace["path"]) / path
         if any(step[0] == "insert" for step in steps):
-            try:
-                async with asyncio.timeout(8):
-                    while not file.exists() or file.read_text() != final:
-                        await asyncio.sleep(0.05)
-            except TimeoutError:
-                on_disk = file.read_text() if file.exists() else None
-                raise AssertionError(f"file holds {on_disk!r}, not {final!r}") from None
+            await wait_file(file, final, timeout=8)
         for client in clients:
             assert str(client.text) == final
         # Nobody touched the file, so the server added and lost nothing of its own.

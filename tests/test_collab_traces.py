@@ -28,7 +28,8 @@ from typing import Any
 import pytest
 from pycrdt import Doc, Text
 
-from server.collab._protocol import read_state_vector
+from server.collab import read_state_vector
+from tests._client import wait_file
 from tests._yclient import connected_doc, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer
 
@@ -79,33 +80,12 @@ def apply_txn(doc: Doc, text: Text, patches: list[list[Any]]) -> None:
                 text.insert(position, inserted)
 
 
-async def wait_file(path: Path, expected: str, timeout: float = 10.0) -> None:
-    """Wait for the server's write-back to put `expected` in the file."""
-    try:
-        async with asyncio.timeout(timeout):
-            while not path.exists() or path.read_text() != expected:
-                await asyncio.sleep(0.05)
-    except TimeoutError:
-        on_disk = path.read_text() if path.exists() else None
-        if on_disk is None:
-            raise AssertionError(f"{path.name} was never written") from None
-        differs = next(
-            (i for i, (a, b) in enumerate(zip(on_disk, expected, strict=False)) if a != b),
-            min(len(on_disk), len(expected)),
-        )
-        raise AssertionError(
-            f"after {timeout}s {path.name} holds {len(on_disk)} characters, not "
-            f"{len(expected)}; first difference at {differs}: "
-            f"{on_disk[differs : differs + 40]!r} instead of {expected[differs : differs + 40]!r}"
-        ) from None
-
-
 async def replay(doc: Doc, text: Text, txns: list[dict[str, Any]], every: int) -> None:
     """Apply `txns`, letting the event loop run every `every` transactions."""
     for n, txn in enumerate(txns, 1):
         apply_txn(doc, text, txn["patches"])
         if n % every == 0:
-            await asyncio.sleep(0)
+            await asyncio.sleep(0)  # a yield, so that updates are sent as a client would
 
 
 async def caught_up(text: Text, expected: str) -> None:
@@ -117,7 +97,7 @@ async def caught_up(text: Text, expected: str) -> None:
             raise AssertionError(
                 f"stuck for {STALL_SECONDS}s at {len(seen)} of {len(expected)} characters"
             )
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # polling; the deadline moves while the text changes
         if str(text) != seen:
             seen, last_change = str(text), time.perf_counter()
 
@@ -126,7 +106,7 @@ async def assert_stored(url: str, file: Path, expected: str) -> None:
     """What the server kept: a client connecting now, and the file on disk, see `expected`."""
     async with connected_doc(url) as (_, fresh, _):
         assert str(fresh) == expected
-    await wait_file(file, expected)
+    await wait_file(file, expected, timeout=10)
 
 
 @pytest.mark.parametrize("name", ["sveltecomponent", "rustcode", "automerge-paper"])
@@ -277,7 +257,7 @@ async def test_concurrent_trace_converges_through_the_server(nexus: RunningServe
                 private[agent].apply_update(update)
             forward(agent)
             if n % YIELD_EVERY == 0:
-                await asyncio.sleep(0)
+                await asyncio.sleep(0)  # a yield, so that updates are sent as a client would
         await caught_up(text0, expected)
         await caught_up(text1, expected)
     print(

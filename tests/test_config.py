@@ -10,6 +10,8 @@ from server.auth import OriginPolicy
 from server.cli import _settings, main
 from server.config import Settings
 
+pytestmark = pytest.mark.unit  # starts no server, database or other process
+
 
 def test_defaults_work_on_one_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in Settings.model_fields:

@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 import pytest
 
+from tests._client import command_result, eventually, join, post_command
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 PROGRAM = """\
@@ -27,19 +28,11 @@ print("second", y)
 
 
 async def run(nexus: RunningServer, token: str, ws: str, command: str, **args: Any) -> Any:
-    response = await nexus.http.post(
-        f"/api/v1/commands/{command}",
-        json={"workspace": ws, "args": args},
-        headers=nexus.headers(token),
-        timeout=30,
-    )
-    return response
+    return await post_command(nexus, token, ws, command, args, timeout=30)
 
 
 async def ok(nexus: RunningServer, token: str, ws: str, command: str, **args: Any) -> Any:
-    response = await run(nexus, token, ws, command, **args)
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
+    return await command_result(nexus, token, ws, command, args, timeout=30)
 
 
 async def workspace(nexus: RunningServer, files: dict[str, str]) -> tuple[str, str, Path]:
@@ -71,8 +64,7 @@ async def test_breakpoints_stepping_and_variables(nexus: RunningServer) -> None:
     output: list[str] = []
     watcher.on("debug:state", states.append)
     watcher.on("debug:output", lambda data: output.append(data["output"]))
-    joined = await watcher.call("workspace:join", {"workspace": ws_id}, timeout=10)
-    assert joined["ok"], joined
+    await join(watcher, ws_id)
 
     mark = await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="prog.py", line=2)
     assert mark["set"] and mark["breakpoints"] == {"prog.py": [2]}
@@ -102,9 +94,7 @@ async def test_breakpoints_stepping_and_variables(nexus: RunningServer) -> None:
     state = await ok(nexus, owner, ws_id, "debug.continue")
     assert (state["status"], state["exit_code"]) == ("ended", 0), state
 
-    async with asyncio.timeout(5):
-        while "second 6\n" not in "".join(output):
-            await asyncio.sleep(0.02)
+    await eventually(lambda: "second 6\n" in "".join(output))
     assert "".join(output) == "first 3\nsecond 6\n"
     statuses = [s["status"] for s in states]
     assert statuses.count("paused") == 4 and statuses[-1] == "ended", statuses
@@ -127,9 +117,7 @@ async def test_stop_ends_the_program_and_leaves_no_process(nexus: RunningServer)
 
     state = await ok(nexus, owner, ws_id, "debug.stop")
     assert state["status"] == "ended"
-    async with asyncio.timeout(5):
-        while debuggees(root):
-            await asyncio.sleep(0.05)
+    await eventually(lambda: not debuggees(root), interval=0.05)
     missing = await run(nexus, owner, ws_id, "debug.stepOver")
     assert missing.status_code == 404 and "start debugging first" in missing.text
 
@@ -188,7 +176,11 @@ async def test_stop_does_not_wait_for_a_long_continue(nexus: RunningServer) -> N
     assert (state["status"], state["frames"][0]["line"]) == ("paused", 3)
     await ok(nexus, owner, ws_id, "debug.toggleBreakpoint", path="loop.py", line=3)  # cleared
     running = asyncio.create_task(ok(nexus, owner, ws_id, "debug.continue"))  # loops forever
-    await asyncio.sleep(0.5)
+
+    async def resumed() -> bool:
+        return bool((await ok(nexus, owner, ws_id, "debug.state"))["status"] == "running")
+
+    await eventually(resumed, interval=0.05)
     started = asyncio.get_running_loop().time()
     state = await ok(nexus, owner, ws_id, "debug.stop")
     assert state["status"] == "ended"
@@ -224,9 +216,7 @@ async def test_inspect_and_evaluate_while_paused(nexus: RunningServer) -> None:
     await watcher.call("workspace:join", {"workspace": ws_id}, timeout=10)
     state = await ok(nexus, owner, ws_id, "debug.continue")
     assert state["status"] == "ended"
-    async with asyncio.timeout(5):  # the program printed what the console changed
-        while "{'k': [1, 2, 3]}\n" not in "".join(output):
-            await asyncio.sleep(0.02)
+    await eventually(lambda: "{'k': [1, 2, 3]}\n" in "".join(output))  # the console's change
     late = await run(nexus, owner, ws_id, "debug.evaluate", expression="1")
     assert late.status_code == 404, late.text
     await watcher.disconnect()
@@ -299,7 +289,7 @@ async def test_a_debugged_program_is_sealed_in_its_workspace(
         async with asyncio.timeout(20):  # a loaded machine may take longer than the settle
             while state["status"] != "paused":
                 assert state["status"] != "ended", state
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # polling, asserting on every state seen
                 state = await ok(nexus, owner, ws_id, "debug.state")
         assert state["frames"][0]["line"] == line, state
 

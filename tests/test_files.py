@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +13,8 @@ import pytest
 import websockets
 from pycrdt import create_sync_message
 
-from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
+from tests._client import eventually, join, post_command, wait_file
+from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -223,11 +226,7 @@ async def test_files_commands_share_the_service(nexus: RunningServer) -> None:
     workspace_id, root = await _workspace(nexus)
 
     async def run(command: str, **args: Any) -> Any:
-        response = await nexus.http.post(
-            f"/api/v1/commands/{command}",
-            json={"workspace": workspace_id, "args": args},
-            headers=AUTH,
-        )
+        response = await post_command(nexus, ADMIN_TOKEN, workspace_id, command, args)
         return response.json().get("result") if response.status_code == 200 else response
 
     written = await run("files.write", path="notes/todo.md", content="- ship\n")
@@ -247,34 +246,38 @@ async def test_explorer_hears_changes_but_not_noise(nexus: RunningServer) -> Non
     client = await nexus.socket(ADMIN_TOKEN)
     events: list[dict[str, Any]] = []
     client.on("explorer:changed", events.append)
+
+    def seen() -> dict[str, str]:
+        return {c["path"]: c["kind"] for e in events for c in e["changes"]}
+
     try:
-        joined = await client.call("workspace:join", {"workspace": workspace_id})
-        assert joined["ok"], joined
-        await asyncio.sleep(0.3)  # the watcher is running once the join returns; let it settle
+        await join(client, workspace_id)
+        await eventually(lambda: watching(root / "probe.txt", seen), interval=0.1)
+        events.clear()
         (root / "node_modules").mkdir()
         (root / "node_modules" / "dep.js").write_text("noise")
         (root / "run.log").write_text("noise")
         (root / "src").mkdir()
         (root / "main.py").write_text("print(1)\n")
 
-        def seen() -> dict[str, str]:
-            return {c["path"]: c["kind"] for e in events for c in e["changes"]}
-
-        async with asyncio.timeout(5):
-            while "main.py" not in seen() or "src" not in seen():
-                await asyncio.sleep(0.02)
+        await eventually(lambda: "main.py" in seen() and "src" in seen())
         assert seen()["main.py"] == "added" and seen()["src"] == "added"
         assert not any(p.startswith("node_modules") or p.endswith(".log") for p in seen())
         assert all(e["workspace"] == workspace_id for e in events)
 
         events.clear()
         (root / "main.py").unlink()
-        async with asyncio.timeout(5):
-            while "main.py" not in seen():
-                await asyncio.sleep(0.02)
+        await eventually(lambda: "main.py" in seen())
         assert seen()["main.py"] == "deleted"
     finally:
         await client.disconnect()
+
+
+def watching(probe: Path, seen: Callable[[], dict[str, str]]) -> bool:
+    """Whether the explorer's watcher reports a change to `probe` yet; touches it again
+    each time, since a change made before the watcher started is never reported."""
+    probe.write_text(str(time.monotonic()))
+    return probe.name in seen()
 
 
 async def test_rest_writes_reach_live_documents(nexus: RunningServer) -> None:
@@ -308,7 +311,7 @@ async def test_deleting_an_open_file_closes_it_for_good(nexus: RunningServer) ->
         assert deleted.status_code == 204
         await asyncio.wait_for(connection.wait_closed(), 5)
         assert connection.close_code == 4410 and "deleted" in connection.close_reason
-    await asyncio.sleep(0.5)  # a stray write-back would have landed by now
+    await asyncio.sleep(0.5)  # a window for a stray write-back: proving an absence
     assert not (root / "doomed.py").exists()
 
     # The old copy cannot bring the file back; a fresh client gets an empty document.

@@ -11,6 +11,7 @@ import httpx
 import pygit2
 import pytest
 
+from tests._client import eventually, execute, join, post_command
 from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import RunningServer
 
@@ -51,11 +52,7 @@ class Workspace:
         )
 
     async def command(self, command: str, args: Any = None, token: str | None = None) -> Any:
-        return await self.nexus.http.post(
-            f"/api/v1/commands/{command}",
-            json={"workspace": self.id, "args": args or {}},
-            headers=self.nexus.headers(token or self.token),
-        )
+        return await post_command(self.nexus, token or self.token, self.id, command, args)
 
     async def codes(self) -> dict[str, str]:
         response = await self.get("status")
@@ -219,19 +216,15 @@ async def test_branches_create_switch_and_refuse_to_overwrite(repo: Workspace) -
     socket = await repo.nexus.socket(repo.token)
     changes: list[dict[str, Any]] = []
     socket.on("git:changed", changes.append)
-    assert (await socket.call("workspace:join", {"workspace": repo.id}))["ok"]
+    await join(socket, repo.id)
 
     created = await repo.post("branches", {"name": "feature/x"})
     assert created.status_code == 201 and created.json()["current"] is False
     assert (await repo.post("branches", {"name": "feature/x"})).status_code == 409
     assert (await repo.post("branches", {"name": "bad..name"})).status_code == 422
 
-    switched = await socket.call(
-        "command:execute",
-        {"workspace": repo.id, "command": "git.checkout", "args": {"branch": "feature/x"}},
-    )
-    assert switched["ok"], switched
-    assert switched["result"]["current"] == "feature/x"
+    switched = await execute(socket, repo.id, "git.checkout", {"branch": "feature/x"})
+    assert switched["current"] == "feature/x"
     (repo.root / "a.txt").write_text("feature work\n")
     await repo.post("stage", {"paths": ["a.txt"]})
     assert (await repo.post("commit", {"message": "Feature"})).status_code == 201
@@ -250,9 +243,7 @@ async def test_branches_create_switch_and_refuse_to_overwrite(repo: Workspace) -
     missing = await repo.post("checkout", {"branch": "nope"})
     assert missing.status_code == 404 and "unknown branch" in missing.json()["error"]["message"]
 
-    async with asyncio.timeout(5):
-        while [c["action"] for c in changes][:3] != ["branch", "checkout", "stage"]:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: [c["action"] for c in changes][:3] == ["branch", "checkout", "stage"])
     assert changes[1] == {
         "workspace": repo.id,
         "action": "checkout",

@@ -10,6 +10,8 @@ import pytest
 
 from server.logs import JsonFormatter, TextFormatter, configure_logging, redact_tokens
 
+pytestmark = pytest.mark.unit  # starts no server, database or other process
+
 SECRET = "nx_s3cr3t-Value_0123456789"
 
 

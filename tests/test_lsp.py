@@ -20,7 +20,8 @@ import pytest
 import websockets
 
 from lsp import manager, seed
-from tests._yclient import connected_doc, wait_file, wait_text, yjs_url
+from tests._client import command_result, eventually, join, wait_file
+from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 pytestmark = pytest.mark.timeout(60)
@@ -66,14 +67,16 @@ class LspSocket:
         )
 
     async def diagnostics(self, uri: str, predicate: Any, timeout: float = 20) -> list[Any]:
-        async with asyncio.timeout(timeout):
-            while True:
-                for message in reversed(self.notifications):
-                    if message.get("method") == "textDocument/publishDiagnostics":
-                        params = message["params"]
-                        if params["uri"] == uri and predicate(params["diagnostics"]):
-                            return list(params["diagnostics"])
-                await asyncio.sleep(0.02)
+        def published() -> tuple[list[Any]] | None:
+            for message in reversed(self.notifications):
+                if message.get("method") == "textDocument/publishDiagnostics":
+                    params = message["params"]
+                    if params["uri"] == uri and predicate(params["diagnostics"]):
+                        return (list(params["diagnostics"]),)
+            return None
+
+        (found,) = await eventually(published, timeout, what=f"diagnostics of {uri}")
+        return found
 
 
 def lsp_url(nexus: RunningServer, workspace_id: str, language: str = "python") -> str:
@@ -100,14 +103,7 @@ async def workspace_with(nexus: RunningServer, files: dict[str, str]) -> dict[st
 
 
 async def command(nexus: RunningServer, name: str, workspace: str, **args: Any) -> Any:
-    response = await nexus.http.post(
-        f"/api/v1/commands/{name}",
-        json={"workspace": workspace, "args": args},
-        headers=nexus.headers(ADMIN_TOKEN),
-        timeout=40,
-    )
-    assert response.status_code == 200, response.text
-    return response.json()["result"]
+    return await command_result(nexus, ADMIN_TOKEN, workspace, name, args, timeout=40)
 
 
 def server_process(pid: int) -> psutil.Process:
@@ -160,15 +156,13 @@ async def test_diagnostics_reach_two_clients(nexus: RunningServer) -> None:
     received: list[dict[str, Any]] = []
     socket.on("lsp:diagnostics", lambda data: received.append(data))
     try:
-        assert (await socket.call("workspace:join", {"workspace": workspace["id"]}))["ok"]
+        await join(socket, workspace["id"])
         async with lsp_client(lsp_url(nexus, workspace["id"])) as lsp:
             await lsp.call("initialize", {"capabilities": {}})
             await lsp.notify("textDocument/didOpen", {"textDocument": {"uri": uri}})
             found = await lsp.diagnostics(uri, undefined)
             assert "undefined_name" in found[0]["message"]
-            async with asyncio.timeout(10):
-                while not any(undefined(d["diagnostics"]) for d in received):
-                    await asyncio.sleep(0.02)
+            await eventually(lambda: any(undefined(d["diagnostics"]) for d in received), 10)
             assert received[-1]["path"] == "bad.py"
             # The web app asks over Socket.IO too, and sees the same answer.
             ack = await socket.call(
@@ -215,12 +209,12 @@ async def test_format_and_problems(nexus: RunningServer) -> None:
     async with connected_doc(url) as (_, text, _):
         assert (await command(nexus, "editor.format", workspace["id"], path="ugly.py"))["changed"]
         await wait_text(text, "x = [1, 2, 3]\nprint(y)\n")
-        async with asyncio.timeout(20):
-            while True:
-                problems = await command(nexus, "lsp.problems", workspace["id"])
-                if problems and undefined(problems[0]["diagnostics"]):
-                    break
-                await asyncio.sleep(0.1)
+
+        async def reported() -> Any:
+            problems = await command(nexus, "lsp.problems", workspace["id"])
+            return problems if problems and undefined(problems[0]["diagnostics"]) else None
+
+        problems = await eventually(reported, 20, interval=0.1)
     assert problems[0]["path"] == "ugly.py"
 
 
@@ -239,14 +233,14 @@ async def test_killed_server_restarts_and_diagnostics_come_back(nexus: RunningSe
         for pid in before.values():
             os.kill(pid, signal.SIGKILL)
         await lsp.diagnostics(uri, undefined)  # ruff is back, with the document reopened
-        async with asyncio.timeout(20):
-            while True:
-                servers = (await command(nexus, "lsp.status", workspace["id"]))[0]["servers"]
-                if all(
-                    s["status"] == "running" and s["pid"] not in before.values() for s in servers
-                ):
-                    break
-                await asyncio.sleep(0.05)
+
+        async def restarted() -> bool:
+            servers = (await command(nexus, "lsp.status", workspace["id"]))[0]["servers"]
+            return all(
+                s["status"] == "running" and s["pid"] not in before.values() for s in servers
+            )
+
+        await eventually(restarted, 20, interval=0.05)
         result = await lsp.call(
             "textDocument/completion",
             {"textDocument": {"uri": uri}, "position": {"line": 0, "character": 3}},
@@ -301,7 +295,7 @@ async def test_closing_the_workspace_stops_its_servers(tmp_path: Path) -> None:
         alice, bob = await nexus.socket(ADMIN_TOKEN), await nexus.socket(ADMIN_TOKEN)
         try:
             for socket in (alice, bob):
-                assert (await socket.call("workspace:join", {"workspace": workspace["id"]}))["ok"]
+                await join(socket, workspace["id"])
             hover = {
                 "workspace": workspace["id"],
                 "method": "textDocument/hover",
@@ -315,7 +309,7 @@ async def test_closing_the_workspace_stops_its_servers(tmp_path: Path) -> None:
             pids = {s["pid"] for s in servers}
             assert (await alice.call("workspace:leave", {"workspace": workspace["id"]}))["ok"]
             # Bob still has the workspace open: the servers stay, past the grace.
-            await asyncio.sleep(manager.CLOSE_GRACE_SECONDS + 0.5)
+            await asyncio.sleep(manager.CLOSE_GRACE_SECONDS + 0.5)  # proving an absence
             assert all(psutil.pid_exists(pid) for pid in pids)
             assert (await bob.call("lsp:request", hover))["ok"]
         finally:
@@ -332,9 +326,11 @@ async def test_a_hung_server_times_out_and_the_bridge_carries_on(tmp_path: Path)
         hover = {"textDocument": {"uri": uri}, "position": {"line": 7, "character": 2}}
         async with lsp_client(lsp_url(nexus, workspace["id"])) as lsp:
             await lsp.call("initialize", {"capabilities": {}})
-            async with asyncio.timeout(30):  # jedi answers within the second once warm
-                while "result" not in await lsp.call("textDocument/hover", hover):
-                    await asyncio.sleep(0.1)
+
+            async def answered() -> bool:
+                return "result" in await lsp.call("textDocument/hover", hover)
+
+            await eventually(answered, 30, interval=0.1)  # jedi answers in a second once warm
             servers = (await command(nexus, "lsp.status", workspace["id"]))[0]["servers"]
             jedi = server_process(next(s["pid"] for s in servers if s["name"] == "jedi"))
             jedi.send_signal(signal.SIGSTOP)
@@ -367,7 +363,7 @@ async def test_stock_pygls_client_over_websocket(nexus: RunningServer) -> None:
         loop = asyncio.create_task(
             run_websocket(websocket=connection, stop_event=stop, protocol=client.protocol)
         )
-        await asyncio.sleep(0)  # the loop sets the transport up first, as start_ws does
+        await asyncio.sleep(0)  # a yield: the loop sets the transport up first, as start_ws does
         try:
             result = await client.initialize_async(
                 types.InitializeParams(capabilities=types.ClientCapabilities())
@@ -481,6 +477,7 @@ async def test_a_language_server_runs_sealed(
             assert ADMIN_TOKEN.encode() not in (inside / "proc" / n / "environ").read_bytes()
 
 
+@pytest.mark.unit
 def test_a_warm_cache_is_copied_without_following_links(tmp_path: Path) -> None:
     """The server copies into a workspace's home, which the workspace writes: a link
     planted there must not carry the copy anywhere else."""

@@ -12,9 +12,9 @@ import httpx
 import pytest
 import socketio
 
+from tests._client import Inbox, eventually, join, usernames, wait_file
 from tests._nodes import Node
 from tests.conftest import ADMIN_TOKEN
-from tests.test_hub import Inbox, usernames
 
 
 @pytest.fixture
@@ -105,7 +105,7 @@ async def test_clients_on_two_nodes_share_presence_and_broadcasts(
     bob = await connect(node_b.url, tokens["bob"])
     alice_inbox = Inbox(alice, "presence", "workspace:message")
     bob_inbox = Inbox(bob, "presence", "workspace:message", "workspace:role")
-    assert (await alice.call("workspace:join", {"workspace": workspace["id"]}))["ok"]
+    await join(alice, workspace["id"])
     joined = await bob.call("workspace:join", {"workspace": workspace["id"]})
     assert usernames({"users": joined["result"]["presence"]}) == {"alice", "bob"}
     await alice_inbox.wait_for("presence", lambda p: usernames(p) == {"alice", "bob"})
@@ -152,9 +152,11 @@ async def test_a_killed_node_drops_out_of_presence(
 
     node_a.kill()  # no goodbye: its heartbeat stops
     url = node_b.url + f"/api/v1/workspaces/{workspace['id']}/presence"
-    async with asyncio.timeout(30):
-        while (await http.get(url, headers=admin)).json()[0]["connections"] != 1:
-            await asyncio.sleep(0.5)
+
+    async def dropped_out() -> bool:
+        return bool((await http.get(url, headers=admin)).json()[0]["connections"] == 1)
+
+    await eventually(dropped_out, 30, interval=0.5)
     await on_b.disconnect()
     await on_a.disconnect()
 
@@ -174,19 +176,15 @@ async def test_one_document_edited_through_two_nodes_converges_and_persists_once
         for n in range(20):
             on_a += f"a{n} "
             on_b += f"b{n} "
-            await asyncio.sleep(0.005)
-        async with asyncio.timeout(10):
-            while str(on_a) != str(on_b) or str(on_a).count(" ") < 40:
-                await asyncio.sleep(0.02)
+            await asyncio.sleep(0.005)  # two typists' pace, not a wait
+        await eventually(lambda: str(on_a) == str(on_b) and str(on_a).count(" ") >= 40, 10)
         final = str(on_a)
         await wait_text(on_b, final)
     # Every edit exactly once: with a shared folder, one node's write-back must not be
     # taken by the other for an edit of its own.
     expected = ["start"] + [f"a{n}" for n in range(20)] + [f"b{n}" for n in range(20)]
     assert sorted(final.split()) == sorted(expected), final
-    async with asyncio.timeout(5):
-        while path.read_text() != final:
-            await asyncio.sleep(0.05)
+    await wait_file(path, final)
 
     engine = create_engine(postgres_url)
     try:
@@ -223,17 +221,15 @@ async def test_two_nodes_opening_and_a_program_editing_one_file_add_its_text_onc
         await wait_text(on_b, "def main():\n    return 42\n")
         on_b += "main()\n"
         await wait_text(on_a, "def main():\n    return 42\nmain()\n")
-        async with asyncio.timeout(5):
-            while path.read_text() != "def main():\n    return 42\nmain()\n":
-                await asyncio.sleep(0.05)
-        await asyncio.sleep(1)  # both watchers have seen the write-back by now
+        await wait_file(path, "def main():\n    return 42\nmain()\n")
+        await asyncio.sleep(1)  # a window for a watcher to merge the write-back in again
         assert str(on_a) == str(on_b) == "def main():\n    return 42\nmain()\n"
 
 
 async def test_when_the_node_writing_a_file_dies_the_other_takes_the_file_over(
     nodes: tuple[Node, Node], http: httpx.AsyncClient
 ) -> None:
-    from tests._yclient import connected_doc, wait_file, wait_text
+    from tests._yclient import connected_doc, wait_text
 
     path, url_a, url_b = await file_on_both_nodes(nodes, http, "notes.txt", "one\n")
     on_a = contextlib.AsyncExitStack()

@@ -85,6 +85,7 @@ def test_compose_wires_nexus_to_postgres_redis_and_qdrant(compose_config: dict[s
     assert "healthcheck" in services["redis"]
 
 
+@pytest.mark.unit
 def test_readme_documents_every_setting() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     undocumented = [

@@ -6,7 +6,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from server.workspaces.search import MAX_FILE_BYTES, SearchArgs, search_files
+import pytest
+
+from server.search.service import MAX_FILE_BYTES, SearchArgs, search_files
+from tests._client import command_ack, execute, post_command
 from tests._yclient import connected_doc, wait_text, yjs_url
 from tests.conftest import ADMIN_TOKEN, RunningServer
 
@@ -188,6 +191,7 @@ async def test_max_results_truncates(nexus: RunningServer) -> None:
     assert await metric(nexus, 'nexus_search_total{outcome="complete"}') >= 1
 
 
+@pytest.mark.unit
 def test_time_budget_stops_a_runaway_regex(tmp_path: Path) -> None:
     write(tmp_path, "evil.txt", "a" * 40 + "!\n")
     started = time.monotonic()
@@ -206,31 +210,19 @@ async def test_viewers_search_outsiders_cannot(nexus: RunningServer) -> None:
     assert refused["error"]["code"] == "forbidden"
 
     # The command gives the same answer, over REST and over Socket.IO.
-    command = await nexus.http.post(
-        "/api/v1/commands/search.workspace",
-        json={"workspace": ws, "args": {"query": "SECRET", "case_sensitive": True}},
-        headers=nexus.headers(viewer),
+    command = await post_command(
+        nexus, viewer, ws, "search.workspace", {"query": "SECRET", "case_sensitive": True}
     )
     assert command.status_code == 200 and command.json()["result"]["results"] == []
     client = await nexus.socket(viewer)
     try:
-        ack = await client.call(
-            "command:execute",
-            {"workspace": ws, "command": "search.workspace", "args": {"query": "value = 4"}},
-        )
-        assert ack["ok"], ack
-        assert spots(ack["result"]) == [("a.py", 1, 8, 9)]
-        bad = await client.call(
-            "command:execute",
-            {"workspace": ws, "command": "search.workspace", "args": {"query": "[", "is_regex": 1}},
-        )
+        found = await execute(client, ws, "search.workspace", {"query": "value = 4"})
+        assert spots(found) == [("a.py", 1, 8, 9)]
+        bad = await command_ack(client, ws, "search.workspace", {"query": "[", "is_regex": 1})
         assert bad["ok"] is False and "invalid regular expression" in bad["error"]["message"]
         other = await nexus.socket(outsider)
         try:
-            denied = await other.call(
-                "command:execute",
-                {"workspace": ws, "command": "search.workspace", "args": {"query": "x"}},
-            )
+            denied = await command_ack(other, ws, "search.workspace", {"query": "x"})
             assert denied["ok"] is False and denied["error"]["code"] == "forbidden"
         finally:
             await other.disconnect()
@@ -265,10 +257,11 @@ LITERAL_CASES = [
 ]
 
 
+@pytest.mark.unit
 def test_required_literals_are_in_every_match() -> None:
     import regex
 
-    from server.workspaces.search_patterns import required_literal
+    from server.search.patterns import required_literal
 
     for pattern, ignore_case, text, expected in LITERAL_CASES:
         literal = required_literal(pattern, ignore_case=ignore_case)

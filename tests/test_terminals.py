@@ -19,6 +19,7 @@ import psutil
 import pytest
 import socketio
 
+from tests._client import eventually, execute, join, post_command
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 sealed = pytest.mark.skipif(
@@ -65,23 +66,19 @@ class Term:
         await self.ok("terminal:input", {"id": terminal_id, "data": line + "\r"})
 
     async def wait_text(self, terminal_id: str, pattern: str, timeout: float = 10.0) -> re.Match:  # type: ignore[type-arg]
-        async with asyncio.timeout(timeout):
-            while True:
-                match = re.search(pattern, self.text[terminal_id])
-                if match:
-                    return match
-                await asyncio.sleep(0.01)
+        return await eventually(
+            lambda: re.search(pattern, self.text[terminal_id]), timeout, 0.01, what=repr(pattern)
+        )
 
     async def wait_exit(self, terminal_id: str, timeout: float = 10.0) -> int | None:
-        async with asyncio.timeout(timeout):
-            while terminal_id not in self.exits:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: terminal_id in self.exits, timeout, 0.01)
         return self.exits[terminal_id]
 
 
-async def joined(nexus: RunningServer, token: str, workspace_id: str, **kw: Any) -> Term:
+async def joined_term(nexus: RunningServer, token: str, workspace_id: str, **kw: Any) -> Term:
+    """A Term for a new socket of `token` that has joined the workspace."""
     term = Term(await nexus.socket(token), **kw)
-    await term.ok("workspace:join", {"workspace": workspace_id})
+    await join(term.client, workspace_id)
     return term
 
 
@@ -96,9 +93,7 @@ def gone(pid: int) -> bool:
 
 
 async def wait_gone(pids: list[int], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not all(map(gone, pids)):
-            await asyncio.sleep(0.02)
+    await eventually(lambda: all(map(gone, pids)), timeout, what=f"{pids} to be gone")
 
 
 def namespace_pids(namespace: str) -> dict[int, int]:
@@ -148,9 +143,9 @@ async def test_two_clients_share_a_terminal_and_a_viewer_only_watches(
     nexus: RunningServer, team: dict[str, Any]
 ) -> None:
     ws = team["workspace"]["id"]
-    alice = await joined(nexus, team["alice"], ws)
-    bob = await joined(nexus, team["bob"], ws)
-    carol = await joined(nexus, team["carol"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
+    bob = await joined_term(nexus, team["bob"], ws)
+    carol = await joined_term(nexus, team["carol"], ws)
 
     opened = await alice.ok("terminal:open", {"workspace": ws, "cols": 100, "rows": 30})
     tid = opened["id"]
@@ -198,13 +193,13 @@ async def test_reconnecting_client_gets_its_scrollback(
     nexus: RunningServer, team: dict[str, Any]
 ) -> None:
     ws = team["workspace"]["id"]
-    alice = await joined(nexus, team["alice"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
     tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
     await alice.type(tid, "echo before-$((40+2))-reconnect")
     await alice.wait_text(tid, "before-42-reconnect")
     await alice.client.disconnect()
 
-    again = await joined(nexus, team["alice"], ws)
+    again = await joined_term(nexus, team["alice"], ws)
     [info] = await again.ok("terminal:list", {"workspace": ws})
     assert info["id"] == tid and info["running"] and info["clients"] == 0
     attached = await again.ok("terminal:attach", {"workspace": ws, "id": tid})
@@ -218,8 +213,8 @@ async def test_flow_control_bounds_memory_and_keeps_others_responsive(
     nexus: RunningServer, team: dict[str, Any]
 ) -> None:
     ws = team["workspace"]["id"]
-    bob = await joined(nexus, team["bob"], ws)
-    stalled = await joined(nexus, team["alice"], ws, acking=False)
+    bob = await joined_term(nexus, team["bob"], ws)
+    stalled = await joined_term(nexus, team["alice"], ws, acking=False)
     rss_before = psutil.Process().memory_info().rss
     before = metric((await nexus.http.get("/metrics")).text, "nexus_terminal_output_bytes_total")
     tid = (await stalled.ok("terminal:open", {"workspace": ws, "command": "yes"}))["id"]
@@ -228,10 +223,10 @@ async def test_flow_control_bounds_memory_and_keeps_others_responsive(
     deadline = time.monotonic() + 3.0
     while time.monotonic() < deadline:
         started = time.perf_counter()
-        info = await bob.ok("command:execute", {"workspace": ws, "command": "workspace.info"})
+        info = await execute(bob.client, ws, "workspace.info")
         latencies.append(time.perf_counter() - started)
         assert info["id"] == ws
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # the pace of the probe, for 3 s: not a wait
     assert max(latencies) < 1.0, latencies
 
     text = (await nexus.http.get("/metrics")).text
@@ -247,9 +242,7 @@ async def test_flow_control_bounds_memory_and_keeps_others_responsive(
     # Acknowledging lets it flow again, and keeps flowing.
     stalled.acking = True
     await stalled.client.emit("terminal:ack", {"id": tid, "bytes": stalled.received[tid]})
-    async with asyncio.timeout(10):
-        while stalled.received[tid] < 4 * high_water:
-            await asyncio.sleep(0.01)
+    await eventually(lambda: stalled.received[tid] >= 4 * high_water, 10, 0.01)
     closed = await bob.ok("terminal:close", {"id": tid})
     assert closed["id"] == tid
     for term in (bob, stalled):
@@ -260,8 +253,8 @@ async def test_closing_leaves_no_process_behind_and_input_after_it_is_refused(
     nexus: RunningServer, team: dict[str, Any]
 ) -> None:
     ws = team["workspace"]["id"]
-    alice = await joined(nexus, team["alice"], ws)
-    bob = await joined(nexus, team["bob"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
+    bob = await joined_term(nexus, team["bob"], ws)
     tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
     await bob.ok("terminal:attach", {"workspace": ws, "id": tid})
     shell, job = await shell_pids(alice, tid)
@@ -290,7 +283,7 @@ async def test_closing_leaves_no_process_behind_and_input_after_it_is_refused(
 
 async def test_resize_and_absurd_sizes(nexus: RunningServer, team: dict[str, Any]) -> None:
     ws = team["workspace"]["id"]
-    alice = await joined(nexus, team["alice"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
     tid = (await alice.ok("terminal:open", {"workspace": ws, "cols": 90, "rows": 20}))["id"]
     await alice.type(tid, "echo size-$(stty size | tr ' ' x)")
     await alice.wait_text(tid, "size-20x90")
@@ -324,20 +317,16 @@ async def test_cap_stuck_clients_and_shutdown(tmp_path: Path) -> None:
         bob_token = await nexus.create_user("bob")
         ws = (await nexus.create_workspace(alice_token))["id"]
         await nexus.add_member(alice_token, ws, "bob", "editor")
-        stalled = await joined(nexus, alice_token, ws, acking=False)
-        bob = await joined(nexus, bob_token, ws)
+        stalled = await joined_term(nexus, alice_token, ws, acking=False)
+        bob = await joined_term(nexus, bob_token, ws)
 
         # A client that never acknowledges is detached; the others keep reading.
         tid = (await stalled.ok("terminal:open", {"workspace": ws, "command": "yes"}))["id"]
         await bob.ok("terminal:attach", {"workspace": ws, "id": tid})
-        async with asyncio.timeout(5):
-            while not stalled.detached:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: stalled.detached, interval=0.01)
         assert stalled.detached[0]["id"] == tid
         mark = bob.received[tid]
-        async with asyncio.timeout(5):
-            while bob.received[tid] < mark + 1024 * 1024:
-                await asyncio.sleep(0.01)
+        await eventually(lambda: bob.received[tid] >= mark + 1024 * 1024, interval=0.01)
 
         # Two running terminals per user in this workspace; a third is refused.
         second = await stalled.ok("terminal:open", {"workspace": ws})
@@ -349,15 +338,13 @@ async def test_cap_stuck_clients_and_shutdown(tmp_path: Path) -> None:
         assert (await stalled.call("terminal:open", {"workspace": ws}))["ok"]
 
         # A terminal nobody watches and that prints nothing is closed when idle.
-        idle = await bob.ok(
-            "command:execute",
-            {"workspace": ws, "command": "terminal.new", "args": {"command": "sleep 100"}},
-        )
-        async with asyncio.timeout(5):
+        idle = await execute(bob.client, ws, "terminal.new", {"command": "sleep 100"})
+
+        async def closed_when_idle() -> tuple[list[Any]] | None:
             listed = await bob.ok("terminal:list", {"workspace": ws})
-            while idle["id"] in [t["id"] for t in listed]:
-                await asyncio.sleep(0.05)
-                listed = await bob.ok("terminal:list", {"workspace": ws})
+            return None if idle["id"] in [t["id"] for t in listed] else (listed,)
+
+        (listed,) = await eventually(closed_when_idle, interval=0.05)
         assert all(t["running"] for t in listed)  # the watched ones are still there
 
         # Stopping the server ends every terminal's processes.
@@ -365,35 +352,28 @@ async def test_cap_stuck_clients_and_shutdown(tmp_path: Path) -> None:
     await wait_gone([shell, job])
 
 
-async def run_command(nexus: RunningServer, token: str, ws: str, command: str, args: Any) -> Any:
-    response = await nexus.http.post(
-        f"/api/v1/commands/{command}",
-        json={"workspace": ws, "args": args},
-        headers=nexus.headers(token),
-    )
-    return response
-
-
 async def test_file_run_and_test_run(nexus: RunningServer, team: dict[str, Any]) -> None:
     ws, root = team["workspace"]["id"], Path(team["workspace"]["path"])
     (root / "hello.py").write_text("import sys\nprint('hello from', 6 * 7)\nsys.exit(5)\n")
     (root / "tests").mkdir()
     (root / "tests" / "test_tiny.py").write_text("def test_adds():\n    assert 1 + 1 == 2\n")
-    alice = await joined(nexus, team["alice"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
 
-    response = await run_command(nexus, team["alice"], ws, "file.run", {"path": "hello.py"})
+    response = await post_command(nexus, team["alice"], ws, "file.run", {"path": "hello.py"})
     assert response.status_code == 200, response.text
     ran = response.json()["result"]
     assert ran["command"].endswith("hello.py") and ran["id"]
     attached = await alice.ok("terminal:attach", {"workspace": ws, "id": ran["id"]})
     alice.text[ran["id"]] += attached["scrollback"]
     await alice.wait_text(ran["id"], "hello from 42")
-    async with asyncio.timeout(10):
-        while (await alice.ok("terminal:list", {"workspace": ws}))[0]["exit_code"] is None:
-            await asyncio.sleep(0.02)
+
+    async def exited() -> bool:
+        return (await alice.ok("terminal:list", {"workspace": ws}))[0]["exit_code"] is not None
+
+    await eventually(exited, 10)
     assert (await alice.ok("terminal:list", {"workspace": ws}))[0]["exit_code"] == 5
 
-    tests = await alice.ok("command:execute", {"workspace": ws, "command": "test.run", "args": {}})
+    tests = await execute(alice.client, ws, "test.run", {})
     assert tests["command"].startswith(f"{sys.executable} -m pytest")
     attached = await alice.ok("terminal:attach", {"workspace": ws, "id": tests["id"]})
     alice.text[tests["id"]] += attached["scrollback"]
@@ -404,15 +384,12 @@ async def test_file_run_and_test_run(nexus: RunningServer, team: dict[str, Any])
         ({"path": "missing.py"}, 422),
         ({"path": "tests"}, 422),
     ):
-        response = await run_command(nexus, team["alice"], ws, "file.run", args)
+        response = await post_command(nexus, team["alice"], ws, "file.run", args)
         assert response.status_code == code, (args, response.text)
-    response = await run_command(nexus, team["carol"], ws, "file.run", {"path": "hello.py"})
+    response = await post_command(nexus, team["carol"], ws, "file.run", {"path": "hello.py"})
     assert response.status_code == 403
 
-    new = await alice.ok(
-        "command:execute",
-        {"workspace": ws, "command": "terminal.new", "args": {"command": "echo new-$((5*5))"}},
-    )
+    new = await execute(alice.client, ws, "terminal.new", {"command": "echo new-$((5*5))"})
     attached = await alice.ok("terminal:attach", {"workspace": ws, "id": new["id"]})
     alice.text[new["id"]] += attached["scrollback"]
     await alice.wait_text(new["id"], "new-25")
@@ -423,7 +400,7 @@ async def test_test_run_without_a_project_says_what_it_looked_for(
     nexus: RunningServer, team: dict[str, Any]
 ) -> None:
     ws = team["workspace"]["id"]
-    response = await run_command(nexus, team["alice"], ws, "test.run", {})
+    response = await post_command(nexus, team["alice"], ws, "test.run", {})
     assert response.status_code == 422
     assert "no test runner found" in response.json()["error"]["message"]
 
@@ -455,7 +432,7 @@ async def test_a_terminal_holds_none_of_the_servers_secrets(
     async with serve(settings) as nexus:
         alice = await nexus.create_user("alice")
         ws = (await nexus.create_workspace(alice))["id"]
-        term = await joined(nexus, alice, ws)
+        term = await joined_term(nexus, alice, ws)
         opened = await term.ok("terminal:open", {"workspace": ws})
         assert opened["command"] == "/bin/bash"
         text = await probe(
@@ -488,7 +465,7 @@ async def test_a_terminal_sees_only_its_own_workspace(tmp_path: Path, mode: str)
         mine = await nexus.create_workspace(bob, "bobs")
         root, data = nexus.settings.workspace_root, nexus.settings.data_dir
         assert (data / "nexus.db").is_file()
-        term = await joined(nexus, bob, mine["id"])
+        term = await joined_term(nexus, bob, mine["id"])
         tid = (await term.ok("terminal:open", {"workspace": mine["id"]}))["id"]
         text = await probe(
             term,
@@ -525,7 +502,7 @@ async def test_closing_a_terminal_ends_everything_it_started(
     """A background job, an orphan and a program that made itself a session of its own (as
     a daemon does) all end with the terminal: its sandbox's PID namespace goes with it."""
     ws = team["workspace"]["id"]
-    alice = await joined(nexus, team["alice"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
     tid = (await alice.ok("terminal:open", {"workspace": ws}))["id"]
     shell, job = await shell_pids(alice, tid)
     await alice.type(tid, "(sleep 1001 &); setsid sleep 1002 & disown")
@@ -549,11 +526,11 @@ async def test_a_program_not_in_the_sandbox_is_a_clear_message(
     terminal."""
     ws, root = team["workspace"]["id"], Path(team["workspace"]["path"])
     (root / "main.rs").write_text('fn main() { println!("hi"); }\n')
-    response = await run_command(nexus, team["alice"], ws, "file.run", {"path": "main.rs"})
+    response = await post_command(nexus, team["alice"], ws, "file.run", {"path": "main.rs"})
     assert response.status_code == 422, response.text
     assert "rustc is not installed where workspace programs run" in response.text
 
-    alice = await joined(nexus, team["alice"], ws)
+    alice = await joined_term(nexus, team["alice"], ws)
     opened = await alice.ok(
         "terminal:open", {"workspace": ws, "command": "no-such-program-in-nexus --help"}
     )

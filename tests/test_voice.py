@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import pytest_asyncio
 
+from tests._client import eventually, join
 from tests._voice_cases import (
     CHAT,
     FIXTURES,
@@ -61,7 +62,7 @@ async def voice_server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterato
         async with asyncio.timeout(60):  # /readyz: 503 while the model loads, then 200
             while (ready := await nexus.http.get("/readyz")).status_code != 200:
                 assert ready.status_code == 503 and ready.json()["warming"] == ["voice"]
-                await asyncio.sleep(0.1)
+                await asyncio.sleep(0.1)  # polling, asserting on every answer seen
         assert (await nexus.http.get("/api/v1/voice/status")).json()["status"] == "ready"
         yield {"nexus": nexus, "owner": owner, "viewer": viewer, "ws": ws}
 
@@ -217,16 +218,13 @@ async def test_spoken_editor_command_reaches_the_editor(voice_server: dict[str, 
     received: list[dict[str, Any]] = []
     client.on("editor:command", lambda data: received.append(data))
     try:
-        ack = await client.call("workspace:join", {"workspace": ws_id})
-        assert ack["ok"], ack
+        await join(client, ws_id)
         audio = (FIXTURES / "02_go_to_line_twelve.wav").read_bytes()
         response = await speak(voice_server, audio)
         body = response.json()
         assert body["executed"] is True, body
         assert body["result"]["delivered"] == 1
-        async with asyncio.timeout(5):
-            while not received:
-                await asyncio.sleep(0.02)
+        await eventually(lambda: received)
         assert received[0]["command"] == "editor.gotoLine"
         assert received[0]["args"] == {"line": 12}
     finally:
@@ -336,9 +334,7 @@ async def stream(env: dict[str, Any], wav: Path, **start: Any) -> tuple[list[Any
         pcm = data.astype("<i2").tobytes() + bytes(16_000 * 2)
         for offset in range(0, len(pcm), 6400):
             await client.emit("voice:chunk", pcm[offset : offset + 6400])
-        async with asyncio.timeout(20):
-            while not events["voice:command"]:
-                await asyncio.sleep(0.02)
+        await eventually(lambda: events["voice:command"], 20)
         end = await client.call("voice:end", {})
         assert end["ok"], end
     finally:

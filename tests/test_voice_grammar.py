@@ -11,6 +11,8 @@ from voice.cursor import Cursor, place
 from voice.grammar import CHAT, Vocabulary, parse
 from voice.vocabulary import build_vocabulary
 
+pytestmark = pytest.mark.unit  # starts no server, database or other process
+
 
 def top(transcript: str, vocab: Vocabulary | None = None) -> tuple[str, dict[str, object]]:
     best = parse(transcript, vocab)[0]

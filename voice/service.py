@@ -1,12 +1,11 @@
 """The voice service: utterance → recognition → (unless a dry run) execution through
-the ConsciousnessCore with the speaker's permissions, and what the speaker said last
-(for "choose two" and the undone-right-after signal)."""
+the dispatcher with the speaker's permissions, and what the speaker said last (for
+"choose two" and the undone-right-after signal)."""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -14,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from pydantic import BaseModel, Field
 
-from server.auth import Principal
+from server.auth import AccessControl, Principal
 from server.bus import Bus, Envelope, Subscription
-from server.core.consciousness import CommandExecuted
+from server.core import CommandExecuted, CommandRegistry, ConsciousnessCore
 from server.errors import Forbidden, NexusError
 from server.models import Role
 from voice import metrics
@@ -29,13 +28,10 @@ from voice.vocabulary import WorkspaceVocabularies
 
 if TYPE_CHECKING:
     from server.config import Settings
-    from server.services import Services
 
 log = logging.getLogger("nexus.voice")
 
 UNDO_WINDOW_SECONDS = 10.0
-# Deliver `editor:command` to a user's sessions in a workspace; returns how many got it.
-EditorDelivery = Callable[[int, str, str, dict[str, Any]], Awaitable[int]]
 
 
 class Alternative(BaseModel):
@@ -66,11 +62,23 @@ class _Last:
 
 
 class VoiceService:
-    def __init__(self, settings: Settings) -> None:
+    """Runs what a speaker says as the speaker: `access` checks the workspace role,
+    `core` executes the recognised command, `registry` tells which commands this server
+    runs (a recognised command may belong to a feature that is not installed)."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        access: AccessControl,
+        core: ConsciousnessCore,
+        registry: CommandRegistry,
+    ) -> None:
         self.settings = settings
+        self.access = access
+        self.core = core
+        self.registry = registry
         self.transcriber = Transcriber(settings.whisper_model, threads=settings.voice_cpu_threads)
         self.vocabularies = WorkspaceVocabularies()
-        self.editor_delivery: EditorDelivery | None = None
         self._last: dict[tuple[str, str], _Last] = {}  # (username, workspace) → last result
         self._subscription: Subscription | None = None
 
@@ -99,7 +107,6 @@ class VoiceService:
 
     async def handle(
         self,
-        services: Services,
         principal: Principal,
         workspace_id: str,
         audio: np.ndarray,
@@ -112,7 +119,7 @@ class VoiceService:
         """Recognise one utterance and run it. `ended_at` (perf_counter) is when speech
         ended, for the latency metric."""
         ended_at = ended_at if ended_at is not None else time.perf_counter()
-        access = await services.access.require(principal, workspace_id, Role.viewer)
+        access = await self.access.require(principal, workspace_id, Role.viewer)
         await self.transcriber.wait_ready(self.settings.voice_load_timeout_seconds)
         speech = speech_span(audio)
         if speech is None:
@@ -145,9 +152,7 @@ class VoiceService:
         if dry_run:
             metrics.EXECUTIONS.labels("dry_run").inc()
         else:
-            await self._execute(
-                services, principal, access.workspace.id, result, cursor or Cursor()
-            )
+            await self._execute(principal, access.workspace.id, result, cursor or Cursor())
         self._last[key] = _Last(result, time.monotonic())
         return result
 
@@ -172,7 +177,6 @@ class VoiceService:
 
     async def _execute(
         self,
-        services: Services,
         principal: Principal,
         workspace_id: str,
         result: VoiceResult,
@@ -181,13 +185,13 @@ class VoiceService:
         command = result.command
         if command is None:
             return
-        if command not in services.registry:
+        if command not in self.registry:
             result.error = f"{command} is recognised but nothing on this server runs it yet"
             metrics.EXECUTIONS.labels("unavailable").inc()
             return
         try:
             args = place(command, dict(result.args), cursor)
-            result.result = await services.core.execute(
+            result.result = await self.core.execute(
                 principal, workspace_id, command, args, source="voice"
             )
         except Forbidden as exc:

@@ -5,7 +5,7 @@
                      voice:end                      ack: the result of what was left
     server → client  voice:transcript {workspace, transcript}
                      voice:command    {workspace, ...result}  (see VoiceResult)
-                     editor:command   {workspace, command, args}
+                     voice:error      {error: {code, message}}  (an utterance it ended failed)
 
 `voice:start` needs the viewer role in the workspace; `context` is the current file and
 `line` / `column` the cursor (see voice/cursor.py). An utterance ends at `voice:end` or
@@ -26,14 +26,15 @@ import numpy as np
 from pydantic import Field
 
 from server.errors import Forbidden, InvalidInput, NexusError, PayloadTooLarge
-from server.hub._events import Payload, WorkspaceRef
+from server.hub.events import Payload, WorkspaceRef
 from server.models import Role
 from voice.audio import MAX_SECONDS, SAMPLE_RATE, pcm16, resample, rms
 from voice.cursor import Cursor
 
 if TYPE_CHECKING:
-    from server.hub.socket import Hub, SocketSession
-    from server.services import Services
+    from server.auth import AccessControl
+    from server.hub import Hub, SocketSession
+    from voice.service import VoiceService
 
 log = logging.getLogger("nexus.voice")
 
@@ -103,8 +104,10 @@ class Stream:
 
 
 class SocketVoice:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, voice: VoiceService, access: AccessControl) -> None:
         self.hub = hub
+        self.voice = voice
+        self.access = access
         self.streams: dict[str, Stream] = {}
         self._busy: dict[str, asyncio.Task[Any]] = {}
         hub.on("voice:start", StartPayload)(self.start)
@@ -112,25 +115,10 @@ class SocketVoice:
         hub.sio.on("voice:chunk", self.chunk)
         hub.on_disconnect(self.disconnected)
 
-    def attach(self, services: Services) -> None:
-        """Give the voice service a way to reach its speakers' editors."""
-        services.voice.editor_delivery = self.deliver
-
-    async def deliver(
-        self, user_id: int, workspace_id: str, command: str, args: dict[str, Any]
-    ) -> int:
-        payload = {"workspace": workspace_id, "command": command, "args": args}
-        delivered = 0
-        for sid, session in list(self.hub.sessions.items()):
-            if session.principal.user.id == user_id and workspace_id in session.joined:
-                await self.hub.sio.emit("editor:command", payload, to=sid)
-                delivered += 1
-        return delivered
-
     async def start(
         self, sid: str, session: SocketSession, payload: StartPayload
     ) -> dict[str, Any]:
-        await self.hub.services.access.require(session.principal, payload.workspace, Role.viewer)
+        await self.access.require(session.principal, payload.workspace, Role.viewer)
         cursor = Cursor(path=payload.context, line=payload.line, column=payload.column)
         self.streams[sid] = Stream(payload.workspace, payload.sample_rate, payload.dry_run, cursor)
         return {"workspace": payload.workspace, "sample_rate": payload.sample_rate}
@@ -196,9 +184,7 @@ class SocketVoice:
         session = self.hub.sessions.get(sid)
         if session is None:
             raise Forbidden("not authenticated")
-        services = self.hub.services
-        result = await services.voice.handle(
-            services,
+        result = await self.voice.handle(
             session.principal,
             stream.workspace,
             audio,

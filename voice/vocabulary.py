@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from server.workspaces.ignore import IgnoreRules
+from server.folders.ignore import IgnoreRules
 from voice.grammar import Vocabulary
 
 MAX_FILES = 2000

@@ -15,22 +15,15 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from server.ai import metrics
-from server.ai.accounting import Billed, BudgetExceeded
 from server.ai.context import EditorContext, build_context
-from server.ai.gateway import Caller, Failover, Finished, Gateway
-from server.ai.learning import Learning, Suggestion
-from server.ai.messages import (
-    ChatRequest,
-    TextDelta,
-    ToolCall,
-    ToolSpec,
-    Turn,
-    estimate_tokens,
-)
+from server.ai.conversation import MAX_TOOL_ROUNDS, Conversation, Emit, TurnResult, warn
+from server.ai.gateway import Caller, Gateway
+from server.ai.learning import Learning
+from server.ai.messages import ToolSpec, Turn
 from server.ai.preferences import Preferences
 from server.ai.proposals import Proposals
 from server.ai.redaction import Redactor
@@ -40,16 +33,19 @@ from server.ai.tools import ToolRunner, tool_specs
 from server.errors import NexusError, NotFound
 
 if TYPE_CHECKING:
-    from server.auth import Principal
+    from server.auth import AccessControl, Principal
+    from server.config import Settings
+    from server.core import ConsciousnessCore
+    from server.files import WorkspaceFiles
     from server.models import Workspace
-    from server.services import Services
+    from server.storage import AuditLog
+
+__all__ = ["MAX_TOOL_ROUNDS", "ChatService", "Emit", "TurnResult"]
 
 log = logging.getLogger("nexus.ai")
 
-Emit = Callable[[str, dict[str, Any]], Awaitable[None]]
 Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 
-MAX_TOOL_ROUNDS = 6
 HISTORY_MESSAGES = 20
 
 SYSTEM_PROMPT = (
@@ -68,31 +64,15 @@ INTENT_PROMPTS = {
 
 
 @dataclass
-class TurnResult:
-    thread: str
-    id: str
-    text: str = ""
-    model: str | None = None
-    usage: dict[str, Any] = field(
-        default_factory=lambda: {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0}
-    )
-    proposals: list[str] = field(default_factory=list)
-    cancelled: bool = False
-    error: dict[str, str] | None = None
-
-    def add(self, billed: Billed) -> None:
-        self.usage["input_tokens"] += billed.input_tokens
-        self.usage["output_tokens"] += billed.output_tokens
-        self.usage["cost_usd"] = round(self.usage["cost_usd"] + billed.cost_usd, 8)
-
-
-@dataclass
 class _Running:
     workspace_id: str
     task: asyncio.Task[TurnResult]
 
 
 class ChatService:
+    """The shared chat. Reads files for the editor context, runs tools as commands
+    through the core (with the asker's role), and audits redactions."""
+
     def __init__(
         self,
         gateway: Gateway,
@@ -102,6 +82,12 @@ class ChatService:
         learning: Learning,
         preferences: Preferences,
         broadcast: Broadcast,
+        *,
+        files: WorkspaceFiles,
+        core: ConsciousnessCore,
+        access: AccessControl,
+        audit: AuditLog,
+        settings: Settings,
     ) -> None:
         self.gateway = gateway
         self.router = router
@@ -110,13 +96,17 @@ class ChatService:
         self.learning = learning
         self.preferences = preferences
         self.broadcast = broadcast
+        self.files = files
+        self.core = core
+        self.access = access
+        self.audit = audit
+        self.settings = settings
         self.running: dict[str, _Running] = {}  # answer id → its task
         # Built on first use (the registry is complete by then); schemas cost milliseconds.
         self._tools: tuple[list[ToolSpec], dict[str, str]] | None = None
 
     async def start(
         self,
-        services: Services,
         principal: Principal,
         workspace: Workspace,
         text: str,
@@ -132,9 +122,7 @@ class ChatService:
             raise NotFound(f"no chat thread {thread!r} in this workspace")
         result = TurnResult(thread=thread or uuid.uuid4().hex, id=uuid.uuid4().hex)
         task = asyncio.create_task(
-            self._answer(
-                services, principal, workspace, text, editor, intent, result, listener, thread
-            ),
+            self._answer(principal, workspace, text, editor, intent, result, listener, thread),
             name=f"chat:{result.id}",
         )
         self.running[result.id] = _Running(workspace.id, task)
@@ -160,7 +148,6 @@ class ChatService:
 
     async def _answer(
         self,
-        services: Services,
         principal: Principal,
         workspace: Workspace,
         text: str,
@@ -170,14 +157,45 @@ class ChatService:
         listener: Emit | None,
         known_thread: str | None,
     ) -> TurnResult:
-        ref = {"workspace": workspace.id, "thread": result.thread}
+        emit = self._emitter(workspace.id, result.thread, listener)
+        saving = await self._post_question(principal, workspace, text, result, emit)
+        redactor = Redactor(enabled=await self.preferences.redact(workspace.id))
+        try:
+            if not self.router.configured:
+                result.text = self.router.not_configured_message()
+                result.error = {"code": "no_provider", "message": result.text}
+                await emit("chat:delta", {"id": result.id, "text": result.text})
+            else:
+                await self._converse(
+                    principal, workspace, text, editor, intent, known_thread, redactor, result, emit
+                )
+        except asyncio.CancelledError:
+            result.cancelled = True
+        except NexusError as exc:
+            await warn(result, emit, exc.code, exc.message)
+        except Exception:
+            log.exception("chat answer failed")
+            result.error = {"code": "internal", "message": "the answer failed; see the log"}
+        finally:
+            await self._finish(principal, workspace, redactor, result, saving, emit)
+        return result
+
+    def _emitter(self, workspace_id: str, thread: str, listener: Emit | None) -> Emit:
+        """Send an answer's events to the workspace's room (and to `listener`, if any)."""
+        ref = {"workspace": workspace_id, "thread": thread}
 
         async def emit(event: str, payload: dict[str, Any]) -> None:
             payload = {**ref, **payload}
-            await self.broadcast(workspace.id, event, payload)
+            await self.broadcast(workspace_id, event, payload)
             if listener is not None:
                 await listener(event, payload)
 
+        return emit
+
+    async def _post_question(
+        self, principal: Principal, workspace: Workspace, text: str, result: TurnResult, emit: Emit
+    ) -> asyncio.Task[None]:
+        """Show the question to everyone; it is saved meanwhile (the task returned)."""
         user = principal.user
         question_id = uuid.uuid4().hex
         saving = asyncio.create_task(
@@ -195,42 +213,10 @@ class ChatService:
             "chat:message",
             {"id": question_id, "role": "user", "username": user.username, "text": text},
         )
-        redactor = Redactor(enabled=await self.preferences.redact(workspace.id))
-        try:
-            if not self.router.configured:
-                result.text = self.router.not_configured_message()
-                result.error = {"code": "no_provider", "message": result.text}
-                await emit("chat:delta", {"id": result.id, "text": result.text})
-            else:
-                await self._converse(
-                    services,
-                    principal,
-                    workspace,
-                    text,
-                    editor,
-                    intent,
-                    known_thread,
-                    redactor,
-                    result,
-                    emit,
-                )
-        except asyncio.CancelledError:
-            result.cancelled = True
-        except NexusError as exc:
-            result.error = {"code": exc.code, "message": exc.message}
-            prefix = "\n\n" if result.text else ""
-            result.text += f"{prefix}⚠ {exc.message}"
-            await emit("chat:delta", {"id": result.id, "text": f"{prefix}⚠ {exc.message}"})
-        except Exception:
-            log.exception("chat answer failed")
-            result.error = {"code": "internal", "message": "the answer failed; see the log"}
-        finally:
-            await self._finish(services, principal, workspace, redactor, result, saving, emit)
-        return result
+        return saving
 
     async def _converse(
         self,
-        services: Services,
         principal: Principal,
         workspace: Workspace,
         text: str,
@@ -241,105 +227,55 @@ class ChatService:
         result: TurnResult,
         emit: Emit,
     ) -> None:
-        context = await build_context(services, workspace, editor, redactor)
-        system = SYSTEM_PROMPT + (f"\n\nEditor context:\n{context}" if context else "")
-        turns: list[Turn] = []
-        if known_thread:
-            for message in (await self.threads.history(workspace.id, known_thread))[
-                -HISTORY_MESSAGES:
-            ]:
-                turns.append(Turn(message.role, redactor.text(message.content)))
+        """Set up the conversation (system prompt with the editor context, the thread so
+        far, the question, the tools) and run it."""
+        system = await self._system_prompt(workspace, editor, redactor)
+        turns = await self._history(workspace.id, known_thread, redactor)
         turns.append(Turn("user", redactor.text(INTENT_PROMPTS.get(intent, "") + text)))
+        specs, names = self._tool_specs()
+        runner = ToolRunner(
+            self.core, self.access, principal, workspace, self.proposals, redactor, names=names
+        )
+        conversation = Conversation(
+            self.gateway,
+            self.learning,
+            principal,
+            workspace,
+            intent,
+            result,
+            emit,
+            runner,
+            Caller(principal.user.id, workspace.id, intent),
+            self.router.tier_for(intent).value,
+        )
+        await conversation.run(system, turns, specs, self.settings.ai_max_output_tokens)
+
+    async def _system_prompt(
+        self, workspace: Workspace, editor: EditorContext | None, redactor: Redactor
+    ) -> str:
+        budget = self.settings.ai_context_tokens
+        context = await build_context(self.files, budget, workspace, editor, redactor)
+        return SYSTEM_PROMPT + (f"\n\nEditor context:\n{context}" if context else "")
+
+    async def _history(
+        self, workspace_id: str, thread: str | None, redactor: Redactor
+    ) -> list[Turn]:
+        """The thread's last messages, redacted, as the conversation so far."""
+        if not thread:
+            return []
+        messages = await self.threads.history(workspace_id, thread)
+        return [
+            Turn(message.role, redactor.text(message.content))
+            for message in messages[-HISTORY_MESSAGES:]
+        ]
+
+    def _tool_specs(self) -> tuple[list[ToolSpec], dict[str, str]]:
         if self._tools is None:
-            self._tools = tool_specs(services)
-        specs, names = self._tools
-        runner = ToolRunner(services, principal, workspace, self.proposals, redactor, names=names)
-        caller = Caller(principal.user.id, workspace.id, intent)
-        max_tokens = services.settings.ai_max_output_tokens
-        tier, latency = self.router.tier_for(intent).value, 0.0
-        for _round in range(MAX_TOOL_ROUNDS):
-            request = ChatRequest(system, turns, specs, max_tokens)
-            prompt_tokens = estimate_tokens(system) + sum(
-                estimate_tokens(t.text) + sum(estimate_tokens(r.content) for r in t.tool_results)
-                for t in turns
-            )
-            answer: list[str] = []
-            calls: list[ToolCall] = []
-            stopped: str | None = None
-            async for event in self.gateway.stream(caller, request, prompt_tokens=prompt_tokens):
-                if isinstance(event, TextDelta):
-                    answer.append(event.text)
-                    await emit("chat:delta", {"id": result.id, "text": event.text})
-                elif isinstance(event, ToolCall):
-                    calls.append(event)
-                elif isinstance(event, Failover):
-                    answer.clear()
-                    calls.clear()
-                    await emit(
-                        "chat:reset",
-                        {
-                            "id": result.id,
-                            "text": result.text,
-                            "failed": event.failed,
-                            "next": event.next,
-                            "reason": event.reason,
-                        },
-                    )
-                elif isinstance(event, Finished):
-                    for billed in event.total_billed:
-                        result.add(billed)
-                    result.model = event.ref.label
-                    runner.model = event.ref.label
-                    tier, latency = event.ref.tier.value, event.first_token_ms or 0.0
-                    stopped = event.stopped
-            result.text += "".join(answer)
-            if stopped is not None:  # a budget crossed mid-way: keep what came, say why
-                result.error = {"code": BudgetExceeded.code, "message": stopped}
-                prefix = "\n\n" if result.text else ""
-                result.text += f"{prefix}⚠ {stopped}"
-                await emit("chat:delta", {"id": result.id, "text": f"{prefix}⚠ {stopped}"})
-                break
-            if not calls:
-                break
-            turns.append(Turn("assistant", "".join(answer), tool_calls=calls))
-            outcomes = []
-            for call in calls:
-                before = len(runner.made)
-                outcome = await runner.run(call)
-                outcomes.append(outcome)
-                made = runner.made[before:]
-                for proposal in made:
-                    result.proposals.append(proposal.id)
-                    self.learning.shown(
-                        Suggestion(
-                            proposal.id,
-                            principal.user.id,
-                            workspace.id,
-                            intent,
-                            tier,
-                            result.model or "",
-                            latency,
-                            result.usage["input_tokens"],
-                            result.usage["output_tokens"],
-                            result.usage["cost_usd"],
-                        )
-                    )
-                await emit(
-                    "chat:tool",
-                    {
-                        "id": result.id,
-                        "name": call.name,
-                        "arguments": call.arguments,
-                        "ok": not outcome.is_error,
-                        "error": outcome.content if outcome.is_error else None,
-                        "proposal": made[0].id if made else None,
-                    },
-                )
-            turns.append(Turn("tool", tool_results=outcomes))
+            self._tools = tool_specs(self.core.registry)
+        return self._tools
 
     async def _finish(
         self,
-        services: Services,
         principal: Principal,
         workspace: Workspace,
         redactor: Redactor,
@@ -376,7 +312,7 @@ class ChatService:
                 usage={**result.usage, "cancelled": result.cancelled},
             )
             if redactor.total:
-                await services.audit.record(
+                await self.audit.record(
                     "ai:redaction",
                     user=principal.user,
                     source="ai",

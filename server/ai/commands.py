@@ -3,15 +3,37 @@ whole answer (which collaborators also see streamed in the workspace chat)."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.ai.context import Diagnostic, EditorContext
 from server.ai.proposals import Proposal
-from server.core import CommandContext, CommandRegistry
+from server.core import CommandContext, Commands
 from server.errors import InvalidInput
 from server.models import Role
+
+if TYPE_CHECKING:
+    from server.ai.chat import ChatService
+    from server.ai.learning import Learning
+    from server.ai.preferences import Preferences
+    from server.ai.proposals import Proposals
+    from server.files import WorkspaceFiles
+
+commands = Commands()
+
+
+@dataclass(frozen=True)
+class Assistant:
+    """What the commands use: the chat, the proposals (and learning, told how each one
+    ended), the workspace's AI preferences, and the files (to quote a selection)."""
+
+    chat: ChatService
+    proposals: Proposals
+    learning: Learning
+    preferences: Preferences
+    files: WorkspaceFiles
 
 
 class ChatArgs(BaseModel):
@@ -50,10 +72,13 @@ class SettingsArgs(BaseModel):
 
 
 async def _ask(
-    ctx: CommandContext, text: str, editor: EditorContext | None, intent: str, thread: str | None
+    ctx: CommandContext[Assistant],
+    text: str,
+    editor: EditorContext | None,
+    intent: str,
+    thread: str | None,
 ) -> dict[str, Any]:
-    result = await ctx.services.ai.chat.ask(
-        ctx.services,
+    result = await ctx.feature.chat.ask(
         ctx.principal,
         ctx.access.workspace,
         text,
@@ -72,13 +97,13 @@ async def _ask(
     }
 
 
-async def _selection(ctx: CommandContext, args: CodeArgs) -> EditorContext:
+async def _selection(ctx: CommandContext[Assistant], args: CodeArgs) -> EditorContext:
     selection = None
     if args.start_line is not None:
         end = args.end_line or args.start_line
         if end < args.start_line:
             raise InvalidInput("end_line is before start_line")
-        text = await ctx.services.files.read_text(ctx.access.workspace, args.path)
+        text = await ctx.feature.files.read_text(ctx.access.workspace, args.path)
         lines = (text.content or "").splitlines()
         selection = "\n".join(lines[args.start_line - 1 : end])
     return EditorContext(
@@ -89,12 +114,14 @@ async def _selection(ctx: CommandContext, args: CodeArgs) -> EditorContext:
     )
 
 
-async def chat(ctx: CommandContext, args: ChatArgs) -> dict[str, Any]:
+@commands.command("ai.chat", title="Ask the AI", role=Role.editor)
+async def chat(ctx: CommandContext[Assistant], args: ChatArgs) -> dict[str, Any]:
     """Ask the workspace chat; returns the whole answer with its usage."""
     return await _ask(ctx, args.text, args.context, "chat", args.thread)
 
 
-async def explain(ctx: CommandContext, args: CodeArgs) -> dict[str, Any]:
+@commands.command("ai.explain", title="AI: explain code", role=Role.editor)
+async def explain(ctx: CommandContext[Assistant], args: CodeArgs) -> dict[str, Any]:
     """Explain a file, or the selected lines of it."""
     editor = await _selection(ctx, args)
     what = ""
@@ -103,32 +130,36 @@ async def explain(ctx: CommandContext, args: CodeArgs) -> dict[str, Any]:
     return await _ask(ctx, f"Explain {what}{args.path}.", editor, "explain", None)
 
 
-async def fix(ctx: CommandContext, args: CodeArgs) -> dict[str, Any]:
+@commands.command("ai.fix", title="AI: fix code", role=Role.editor)
+async def fix(ctx: CommandContext[Assistant], args: CodeArgs) -> dict[str, Any]:
     """Propose a fix for the problems in a file (give its diagnostics if known)."""
     editor = await _selection(ctx, args)
     return await _ask(ctx, f"Fix the problem in {args.path}.", editor, "fix", None)
 
 
-async def generate(ctx: CommandContext, args: GenerateArgs) -> dict[str, Any]:
+@commands.command("ai.generate", title="AI: generate code", role=Role.editor)
+async def generate(ctx: CommandContext[Assistant], args: GenerateArgs) -> dict[str, Any]:
     """Generate code from a prompt; the code arrives as proposals."""
     editor = EditorContext(path=args.path, line=args.line) if args.path else None
     where = f" (in {args.path})" if args.path else ""
     return await _ask(ctx, args.prompt + where, editor, "generate", None)
 
 
-async def accept(ctx: CommandContext, args: ProposalArgs) -> Proposal:
+@commands.command("ai.accept", title="Accept an AI proposal", role=Role.editor)
+async def accept(ctx: CommandContext[Assistant], args: ProposalArgs) -> Proposal:
     """Apply an AI proposal to the shared document (merged with edits made since)."""
-    ai = ctx.services.ai
+    ai = ctx.feature
     proposal = await ai.proposals.accept(
-        ctx.services, ctx.access.workspace, args.proposal, ctx.principal.user.username
+        ctx.access.workspace, args.proposal, ctx.principal.user.username
     )
     ai.learning.resolve(proposal.id, "accepted")
     return proposal
 
 
-async def reject(ctx: CommandContext, args: ProposalArgs) -> Proposal:
+@commands.command("ai.reject", title="Reject an AI proposal", role=Role.editor)
+async def reject(ctx: CommandContext[Assistant], args: ProposalArgs) -> Proposal:
     """Turn an AI proposal down."""
-    ai = ctx.services.ai
+    ai = ctx.feature
     proposal = await ai.proposals.reject(
         ctx.workspace_id, args.proposal, ctx.principal.user.username
     )
@@ -136,31 +167,22 @@ async def reject(ctx: CommandContext, args: ProposalArgs) -> Proposal:
     return proposal
 
 
-async def undo(ctx: CommandContext, args: ProposalArgs) -> Proposal:
+@commands.command("ai.undo", title="Undo an accepted AI proposal", role=Role.editor)
+async def undo(ctx: CommandContext[Assistant], args: ProposalArgs) -> Proposal:
     """Take an accepted proposal back out, keeping edits made since."""
-    return await ctx.services.ai.proposals.undo(
-        ctx.services, ctx.access.workspace, args.proposal, ctx.principal.user.username
+    return await ctx.feature.proposals.undo(
+        ctx.access.workspace, args.proposal, ctx.principal.user.username
     )
 
 
-async def proposals(ctx: CommandContext) -> list[Proposal]:
+@commands.command("ai.proposals", title="AI proposals", role=Role.viewer)
+async def proposals(ctx: CommandContext[Assistant]) -> list[Proposal]:
     """The workspace's AI proposals, pending and resolved, oldest first."""
-    return await ctx.services.ai.proposals.list(ctx.workspace_id)
+    return await ctx.feature.proposals.list(ctx.workspace_id)
 
 
-async def settings(ctx: CommandContext, args: SettingsArgs) -> dict[str, bool]:
+@commands.command("ai.settings", title="AI settings", role=Role.owner)
+async def settings(ctx: CommandContext[Assistant], args: SettingsArgs) -> dict[str, bool]:
     """Owner: turn secret redaction in this workspace's prompts on or off."""
-    await ctx.services.ai.preferences.set_redact(ctx.workspace_id, args.redact_secrets)
+    await ctx.feature.preferences.set_redact(ctx.workspace_id, args.redact_secrets)
     return {"redact_secrets": args.redact_secrets}
-
-
-def register_ai_commands(registry: CommandRegistry) -> None:
-    registry.add("ai.chat", chat, title="Ask the AI", role=Role.editor)
-    registry.add("ai.explain", explain, title="AI: explain code", role=Role.editor)
-    registry.add("ai.fix", fix, title="AI: fix code", role=Role.editor)
-    registry.add("ai.generate", generate, title="AI: generate code", role=Role.editor)
-    registry.add("ai.accept", accept, title="Accept an AI proposal", role=Role.editor)
-    registry.add("ai.reject", reject, title="Reject an AI proposal", role=Role.editor)
-    registry.add("ai.undo", undo, title="Undo an accepted AI proposal", role=Role.editor)
-    registry.add("ai.proposals", proposals, title="AI proposals", role=Role.viewer)
-    registry.add("ai.settings", settings, title="AI settings", role=Role.owner)

@@ -168,17 +168,8 @@ class Completions:
         redactor = Redactor(enabled=redact)
         safe_prefix = redactor.text(prefix, path=editor[2])
         safe_suffix = redactor.text(suffix, path=editor[2])
-        max_tokens = self.settings.ai_completion_tokens
-        request: ChatRequest | FimRequest
         fim = self._uses_fim()
-        if fim:
-            request = FimRequest(safe_prefix, safe_suffix, max_tokens)
-        else:
-            request = ChatRequest(
-                CHAT_PROMPT,
-                [Turn("user", f"File {editor[2]}:\n{safe_prefix}<CURSOR>{safe_suffix}")],
-                max_tokens=max_tokens,
-            )
+        request = self._request(fim, editor[2], safe_prefix, safe_suffix)
         started = time.perf_counter()
         parts: list[str] = flight().partial
         finished: Finished | None = None
@@ -198,21 +189,7 @@ class Completions:
             text = _strip_fences(text)
         suggestion_id = uuid.uuid4().hex
         if finished is not None:
-            self.learning.shown(
-                Suggestion(
-                    suggestion_id,
-                    user_id,
-                    editor[1],
-                    "completion",
-                    finished.ref.tier.value,
-                    finished.ref.label,
-                    (time.perf_counter() - started) * 1000,
-                    finished.billed.input_tokens,
-                    finished.billed.output_tokens,
-                    finished.billed.cost_usd,
-                )
-            )
-            self._last_shown[editor] = suggestion_id
+            self._shown(editor, user_id, suggestion_id, finished, started)
         self._cache[(editor[2], prefix, suffix)] = (
             text,
             suggestion_id if finished is not None else None,
@@ -226,3 +203,38 @@ class Completions:
             "cached": False,
             "reused": False,
         }
+
+    def _request(self, fim: bool, path: str, prefix: str, suffix: str) -> ChatRequest | FimRequest:
+        max_tokens = self.settings.ai_completion_tokens
+        if fim:
+            return FimRequest(prefix, suffix, max_tokens)
+        return ChatRequest(
+            CHAT_PROMPT,
+            [Turn("user", f"File {path}:\n{prefix}<CURSOR>{suffix}")],
+            max_tokens=max_tokens,
+        )
+
+    def _shown(
+        self,
+        editor: tuple[str, str, str],
+        user_id: int,
+        suggestion_id: str,
+        finished: Finished,
+        started: float,
+    ) -> None:
+        """Remember a suggestion that reached the user, for learning from accept/reject."""
+        self.learning.shown(
+            Suggestion(
+                suggestion_id,
+                user_id,
+                editor[1],
+                "completion",
+                finished.ref.tier.value,
+                finished.ref.label,
+                (time.perf_counter() - started) * 1000,
+                finished.billed.input_tokens,
+                finished.billed.output_tokens,
+                finished.billed.cost_usd,
+            )
+        )
+        self._last_shown[editor] = suggestion_id

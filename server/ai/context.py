@@ -14,8 +14,8 @@ from server.ai.redaction import Redactor
 from server.errors import NexusError
 
 if TYPE_CHECKING:
+    from server.files import WorkspaceFiles
     from server.models import Workspace
-    from server.services import Services
 
 log = logging.getLogger("nexus.ai")
 
@@ -57,48 +57,78 @@ def _clip(text: str, tokens: int) -> str:
 
 
 async def build_context(
-    services: Services, workspace: Workspace, editor: EditorContext | None, redactor: Redactor
+    files: WorkspaceFiles,
+    budget: int,
+    workspace: Workspace,
+    editor: EditorContext | None,
+    redactor: Redactor,
 ) -> str:
-    """The context as text for the system prompt ("" when there is none)."""
+    """The context as text for the system prompt ("" when there is none), within
+    `budget` tokens (`ai_context_tokens`)."""
     if editor is None:
         return ""
-    budget = services.settings.ai_context_tokens
-    source: str | None = None
-    path = editor.path
-    if path:
-        try:
-            source = (await services.files.read_text(workspace, path)).content
-        except NexusError as exc:
-            log.debug("no file for the context: %s", exc.message)
+    source = await _read_source(files, workspace, editor.path)
+    parts = await _gather(workspace, editor, source)
+    return _assemble(parts, budget, editor.path, redactor)
+
+
+async def _read_source(files: WorkspaceFiles, workspace: Workspace, path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return (await files.read_text(workspace, path)).content
+    except NexusError as exc:
+        log.debug("no file for the context: %s", exc.message)
+        return None
+
+
+async def _gather(
+    workspace: Workspace, editor: EditorContext, source: str | None
+) -> dict[str, str]:
+    """Each section's full text, before trimming; sections with nothing are left out."""
     parts: dict[str, str] = {}
     if editor.selection:
         parts["selection"] = editor.selection
     if source is not None and editor.line:
-        lines = source.splitlines()
-        start = max(0, editor.line - 1 - CURSOR_LINES)
-        window = lines[start : editor.line + CURSOR_LINES]
-        parts["cursor"] = "\n".join(
-            f"{number:>5}{'>' if number == editor.line else ' '} {text}"
-            for number, text in enumerate(window, start + 1)
-        )
+        parts["cursor"] = _cursor_window(source, editor.line)
     if editor.diagnostics:
         parts["diagnostics"] = "\n".join(
             f"line {d.line} ({d.severity}): {d.message}" for d in editor.diagnostics
         )
-    if path:
-        # Imported here: server.workspaces imports the hub, which imports this package.
-        from server.workspaces.git import GitRepository
-
-        try:
-            diff = await GitRepository(Path(workspace.path)).diff(path, staged=False)
-            if diff.patch:
-                parts["diff"] = diff.patch
-        except NexusError:
-            pass  # not a repository, or the file is not tracked
+    if editor.path:
+        diff = await _unstaged_diff(workspace, editor.path)
+        if diff:
+            parts["diff"] = diff
     if editor.recent_edits:
         parts["recent edits"] = "\n---\n".join(editor.recent_edits)
     if source is not None:
         parts["file"] = source
+    return parts
+
+
+def _cursor_window(source: str, line: int) -> str:
+    """The lines around the cursor, numbered, the cursor's marked with `>`."""
+    lines = source.splitlines()
+    start = max(0, line - 1 - CURSOR_LINES)
+    window = lines[start : line + CURSOR_LINES]
+    return "\n".join(
+        f"{number:>5}{'>' if number == line else ' '} {text}"
+        for number, text in enumerate(window, start + 1)
+    )
+
+
+async def _unstaged_diff(workspace: Workspace, path: str) -> str:
+    # Imported here: server.workspaces imports the hub, which imports this package.
+    from server.git import GitRepository
+
+    try:
+        return (await GitRepository(Path(workspace.path)).diff(path, staged=False)).patch
+    except NexusError:
+        return ""  # not a repository, or the file is not tracked
+
+
+def _assemble(parts: dict[str, str], budget: int, path: str | None, redactor: Redactor) -> str:
+    """The sections in order of relevance, each redacted and trimmed to its share."""
     sections = []
     left = budget
     for name, share in SHARES:

@@ -30,13 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from server.collab.room import Room, RoomKey
 from server.collab.text import merge3
 from server.errors import Conflict, InvalidInput, NotFound
+from server.folders.paths import resolve_in_workspace
 from server.storage.database import as_utc, utcnow
 from server.storage.tables import ai_proposals
-from server.workspaces.paths import resolve_in_workspace
 
 if TYPE_CHECKING:
+    from server.collab.rooms import Rooms
     from server.models import Workspace
-    from server.services import Services
 
 Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
 MAX_KEPT = 200  # proposals kept per workspace; the oldest are dropped
@@ -106,26 +106,26 @@ def unified_diff(path: str, old: str, new: str) -> str:
 
 @contextlib.asynccontextmanager
 async def live_document(
-    services: Services, workspace: Workspace, path: str
+    rooms: Rooms, workspace: Workspace, path: str
 ) -> AsyncIterator[tuple[str, Room]]:
     """The collaborative document of a file (loaded if nobody has it open)."""
     root = Path(workspace.path)
     relative, absolute = resolve_in_workspace(root, path)
-    room = await services.rooms.acquire(RoomKey(workspace.id, relative), absolute, root)
+    room = await rooms.acquire(RoomKey(workspace.id, relative), absolute, root)
     try:
         yield relative, room
     finally:
-        await services.rooms.release(room)
+        await rooms.release(room)
 
 
 class Proposals:
-    def __init__(self, engine: AsyncEngine, broadcast: Broadcast) -> None:
+    def __init__(self, engine: AsyncEngine, rooms: Rooms, broadcast: Broadcast) -> None:
         self.engine = engine
+        self.rooms = rooms  # the live documents an accepted proposal edits
         self.broadcast = broadcast
 
     async def propose(
         self,
-        services: Services,
         workspace: Workspace,
         path: str,
         content: str,
@@ -137,7 +137,7 @@ class Proposals:
     ) -> Proposal:
         """Make a proposal from the document's current text: `content` is the whole new
         text, or `replace` = (old, new) replaces one exact occurrence of `old`."""
-        async with live_document(services, workspace, path) as (relative, room):
+        async with live_document(self.rooms, workspace, path) as (relative, room):
             base = room.source
         if replace is not None:
             old, new = replace
@@ -202,13 +202,11 @@ class Proposals:
             raise NotFound(f"no proposal {proposal_id!r} in this workspace")
         return _Entry.from_row(row)
 
-    async def accept(
-        self, services: Services, workspace: Workspace, proposal_id: str, username: str
-    ) -> Proposal:
+    async def accept(self, workspace: Workspace, proposal_id: str, username: str) -> Proposal:
         entry = await self._claim(workspace.id, proposal_id, "pending", "accepted", username)
         applying = False
         try:
-            async with live_document(services, workspace, entry.public.path) as (_, room):
+            async with live_document(self.rooms, workspace, entry.public.path) as (_, room):
                 # No await between reading the text and replacing it: nothing typed
                 # meanwhile can be lost.
                 current = room.source
@@ -233,9 +231,7 @@ class Proposals:
         entry = await self._claim(workspace_id, proposal_id, "pending", "rejected", username)
         return await self._announce(entry, "rejected", username)
 
-    async def undo(
-        self, services: Services, workspace: Workspace, proposal_id: str, username: str
-    ) -> Proposal:
+    async def undo(self, workspace: Workspace, proposal_id: str, username: str) -> Proposal:
         """Take an accepted proposal back out, keeping edits made since."""
         entry = await self._claim(workspace.id, proposal_id, "accepted", "undone", username)
         if entry.applied is None or entry.before is None:  # accepted elsewhere a moment ago
@@ -245,7 +241,7 @@ class Proposals:
         applied, before = entry.applied, entry.before
         applying = False
         try:
-            async with live_document(services, workspace, entry.public.path) as (_, room):
+            async with live_document(self.rooms, workspace, entry.public.path) as (_, room):
                 reverted = merge3(applied, room.source, before)
                 applying = True
                 await room.replace_text(reverted)

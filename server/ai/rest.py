@@ -14,20 +14,30 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import StreamingResponse
 
 from server.ai.accounting import UsageSummary
 from server.ai.commands import ChatArgs
+from server.ai.service import AiService
 from server.ai.threads import ChatMessage, ThreadInfo
-from server.api._routing import Api, ApiCall
+from server.api import Caller, Need, Platform, api_router
 from server.models import Role
 
-api = Api("ai")
+router = api_router("ai")
+Ai = Annotated[AiService, Need(AiService)]
 
 BASE = "/api/v1/workspaces/{workspace_id}"
+
+SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The answer as server-sent events: message, delta, reset, tool, done",
+        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+    }
+}
 
 
 class UsageQuery(BaseModel):
@@ -39,10 +49,12 @@ def _sse(event: str, payload: dict[str, Any]) -> bytes:
     return f"event: {event}\ndata: {json.dumps(payload, ensure_ascii=False)}\n\n".encode()
 
 
-@api.post(f"{BASE}/chat", body=ChatArgs)
-async def chat(call: ApiCall) -> StreamingResponse:
+@router.post(f"{BASE}/chat", response_class=StreamingResponse, responses=SSE_RESPONSE)
+async def chat(
+    workspace_id: str, body: ChatArgs, user: Caller, nexus: Platform, ai: Ai
+) -> StreamingResponse:
     """Ask the workspace chat; the answer streams back as server-sent events (editor)."""
-    access = await call.services.access.require(call.user, call.params["workspace_id"], Role.editor)
+    access = await nexus.access.require(user, workspace_id, Role.editor)
     queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
 
     async def listener(event: str, payload: dict[str, Any]) -> None:
@@ -50,11 +62,8 @@ async def chat(call: ApiCall) -> StreamingResponse:
         if event == "chat:done":
             queue.put_nowait(None)
 
-    ai = call.services.ai
-    body: ChatArgs = call.body
     turn = await ai.chat.start(
-        call.services,
-        call.user,
+        user,
         access.workspace,
         body.text,
         thread=body.thread,
@@ -79,36 +88,42 @@ async def chat(call: ApiCall) -> StreamingResponse:
     )
 
 
-@api.get(f"{BASE}/chat/threads", response=list[ThreadInfo])
-async def threads(call: ApiCall) -> list[ThreadInfo]:
+@router.get(f"{BASE}/chat/threads", response_model=list[ThreadInfo])
+async def threads(workspace_id: str, user: Caller, nexus: Platform, ai: Ai) -> list[ThreadInfo]:
     """The workspace's chat threads, most recent first (viewer)."""
-    access = await call.services.access.require(call.user, call.params["workspace_id"], Role.viewer)
-    return await call.services.ai.threads.threads(access.workspace.id)
+    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    return await ai.threads.threads(access.workspace.id)
 
 
-@api.get(f"{BASE}/chat/threads/{{thread_id}}", response=list[ChatMessage])
-async def history(call: ApiCall) -> list[ChatMessage]:
+@router.get(f"{BASE}/chat/threads/{{thread_id}}", response_model=list[ChatMessage])
+async def history(
+    workspace_id: str, thread_id: str, user: Caller, nexus: Platform, ai: Ai
+) -> list[ChatMessage]:
     """One thread's messages, oldest first (viewer)."""
-    access = await call.services.access.require(call.user, call.params["workspace_id"], Role.viewer)
-    return await call.services.ai.threads.history(access.workspace.id, call.params["thread_id"])
+    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    return await ai.threads.history(access.workspace.id, thread_id)
 
 
-@api.get(f"{BASE}/ai/usage", query=UsageQuery, response=UsageSummary)
-async def workspace_usage(call: ApiCall) -> UsageSummary:
+@router.get(f"{BASE}/ai/usage", response_model=UsageSummary)
+async def workspace_usage(
+    workspace_id: str,
+    query: Annotated[UsageQuery, Query()],
+    user: Caller,
+    nexus: Platform,
+    ai: Ai,
+) -> UsageSummary:
     """Tokens and cost of the workspace over the last `days` days (viewer)."""
-    access = await call.services.access.require(call.user, call.params["workspace_id"], Role.viewer)
-    return await call.services.ai.ledger.summary(
-        workspace_id=access.workspace.id, days=call.query.days
-    )
+    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    return await ai.ledger.summary(workspace_id=access.workspace.id, days=query.days)
 
 
-@api.get("/api/v1/ai/usage", query=UsageQuery, response=UsageSummary)
-async def my_usage(call: ApiCall) -> UsageSummary:
+@router.get("/api/v1/ai/usage", response_model=UsageSummary)
+async def my_usage(query: Annotated[UsageQuery, Query()], user: Caller, ai: Ai) -> UsageSummary:
     """The caller's tokens and cost over the last `days` days."""
-    return await call.services.ai.ledger.summary(user_id=call.user.user.id, days=call.query.days)
+    return await ai.ledger.summary(user_id=user.user.id, days=query.days)
 
 
-@api.get("/api/v1/ai/status")
-async def status(call: ApiCall) -> dict[str, Any]:
+@router.get("/api/v1/ai/status")
+async def status(user: Caller, ai: Ai) -> dict[str, Any]:
     """Which models serve each tier, and the providers' breaker states."""
-    return call.services.ai.status()
+    return ai.status()

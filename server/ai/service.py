@@ -5,12 +5,12 @@ then chat explains how to configure one and everything else works."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ai.accounting import Ledger
-from server.ai.chat import ChatService
+from server.ai.chat import Broadcast, ChatService
 from server.ai.completion import Completions
 from server.ai.gateway import Gateway
 from server.ai.learning import Learning
@@ -21,11 +21,34 @@ from server.ai.router import Router
 from server.ai.threads import ThreadStore
 from server.config import Settings
 
+if TYPE_CHECKING:
+    from server.auth import AccessControl
+    from server.collab import Rooms
+    from server.core import ConsciousnessCore
+    from server.files import WorkspaceFiles
+    from server.storage import AuditLog
+
 log = logging.getLogger("nexus.ai")
 
 
 class AiService:
-    def __init__(self, settings: Settings, engine: AsyncEngine) -> None:
+    """Owns the AI's parts. What it uses of the rest of the server comes in here: the
+    live documents (proposals edit them), the files (editor context), the dispatcher and
+    access control (tools run as commands with the asker's role), the audit log, and
+    `broadcast(workspace_id, event, payload)` to the workspace's room on every node."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        *,
+        rooms: Rooms,
+        files: WorkspaceFiles,
+        core: ConsciousnessCore,
+        access: AccessControl,
+        audit: AuditLog,
+        broadcast: Broadcast,
+    ) -> None:
         self.settings = settings
         self.providers = build_providers(settings)
         self.router = Router(settings, self.providers)
@@ -34,7 +57,7 @@ class AiService:
         self.learning = Learning(engine, self.router)
         self.preferences = Preferences(engine, settings.ai_redact_secrets)
         self.threads = ThreadStore(engine)
-        self.proposals = Proposals(engine, self._broadcast)
+        self.proposals = Proposals(engine, rooms, broadcast)
         self.chat = ChatService(
             self.gateway,
             self.router,
@@ -42,18 +65,14 @@ class AiService:
             self.proposals,
             self.learning,
             self.preferences,
-            self._broadcast,
+            broadcast,
+            files=files,
+            core=core,
+            access=access,
+            audit=audit,
+            settings=settings,
         )
         self.completions = Completions(self.gateway, self.router, self.learning, settings)
-        self._broadcasters: list[Any] = []
-
-    def add_broadcaster(self, broadcast: Any) -> None:
-        """`broadcast(workspace_id, event, payload)`: the hub sends to the workspace room."""
-        self._broadcasters.append(broadcast)
-
-    async def _broadcast(self, workspace_id: str, event: str, payload: dict[str, Any]) -> None:
-        for broadcast in self._broadcasters:
-            await broadcast(workspace_id, event, payload)
 
     async def start(self) -> None:
         await self.learning.load()

@@ -20,12 +20,15 @@ from pydantic import Field
 
 from server.ai.context import EditorContext
 from server.errors import Forbidden
-from server.hub._events import Payload
+from server.hub.events import Payload
 from server.models import Role
 
 if TYPE_CHECKING:
-    from server.hub.socket import Hub, SocketSession
-    from server.services import Services
+    from server.ai.chat import ChatService
+    from server.ai.completion import Completions
+    from server.ai.preferences import Preferences
+    from server.auth import AccessControl, WorkspaceAccess
+    from server.hub import Hub, SocketSession
 
 MAX_TEXT = 100_000
 
@@ -61,8 +64,21 @@ class CompletionFeedback(Payload):
 
 
 class SocketAi:
-    def __init__(self, hub: Hub) -> None:
-        self.hub = hub
+    """`chat:*` and `completion:*` events. The chat's answers reach the room through the
+    broadcast `AiService` was given (the hub's `emit_room`), not through this class."""
+
+    def __init__(
+        self,
+        hub: Hub,
+        chat: ChatService,
+        completions: Completions,
+        preferences: Preferences,
+        access: AccessControl,
+    ) -> None:
+        self.chat = chat
+        self.completions = completions
+        self.preferences = preferences
+        self.access = access
         hub.on("chat:send", ChatSend)(self.send)
         hub.on("chat:cancel", ChatCancel)(self.cancel)
         hub.on("completion:request", CompletionRequest)(self.complete)
@@ -70,24 +86,14 @@ class SocketAi:
         hub.on("completion:feedback", CompletionFeedback)(self.feedback)
         hub.on_disconnect(self.disconnected)
 
-    def attach(self, services: Services) -> None:
-        from server.hub.socket import room
-
-        async def broadcast(workspace_id: str, event: str, payload: dict[str, Any]) -> None:
-            await self.hub.sio.emit(event, payload, room=room(workspace_id))
-
-        services.ai.add_broadcaster(broadcast)
-
-    async def _editor(self, session: SocketSession, workspace_id: str) -> Any:
+    async def _editor(self, session: SocketSession, workspace_id: str) -> WorkspaceAccess:
         if workspace_id not in session.joined:
             raise Forbidden("join the workspace first")
-        return await self.hub.services.access.require(session.principal, workspace_id, Role.editor)
+        return await self.access.require(session.principal, workspace_id, Role.editor)
 
     async def send(self, sid: str, session: SocketSession, payload: ChatSend) -> dict[str, str]:
         access = await self._editor(session, payload.workspace)
-        services = self.hub.services
-        result = await services.ai.chat.start(
-            services,
+        result = await self.chat.start(
             session.principal,
             access.workspace,
             payload.text,
@@ -98,33 +104,30 @@ class SocketAi:
 
     async def cancel(self, sid: str, session: SocketSession, payload: ChatCancel) -> dict[str, Any]:
         await self._editor(session, payload.workspace)
-        return {"cancelled": self.hub.services.ai.chat.cancel(payload.workspace, payload.id)}
+        return {"cancelled": self.chat.cancel(payload.workspace, payload.id)}
 
     async def complete(
         self, sid: str, session: SocketSession, payload: CompletionRequest
     ) -> dict[str, Any]:
         access = await self._editor(session, payload.workspace)
-        ai = self.hub.services.ai
-        return await ai.completions.request(
+        return await self.completions.request(
             (sid, access.workspace.id, payload.path),
             session.principal.user.id,
             payload.prefix,
             payload.suffix,
-            redact=await ai.preferences.redact(access.workspace.id),
+            redact=await self.preferences.redact(access.workspace.id),
         )
 
     async def cancel_completion(
         self, sid: str, session: SocketSession, payload: CompletionCancel
     ) -> dict[str, bool]:
-        cancelled = self.hub.services.ai.completions.cancel((sid, payload.workspace, payload.path))
-        return {"cancelled": cancelled}
+        return {"cancelled": self.completions.cancel((sid, payload.workspace, payload.path))}
 
     async def feedback(
         self, sid: str, session: SocketSession, payload: CompletionFeedback
     ) -> dict[str, bool]:
         await self._editor(session, payload.workspace)
-        return {"recorded": self.hub.services.ai.completions.feedback(payload.id, payload.outcome)}
+        return {"recorded": self.completions.feedback(payload.id, payload.outcome)}
 
     async def disconnected(self, sid: str) -> None:
-        if self.hub._services is not None:
-            self.hub.services.ai.completions.cancel_connection(sid)
+        self.completions.cancel_connection(sid)

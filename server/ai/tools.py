@@ -20,9 +20,9 @@ from server.errors import InvalidInput, NexusError
 from server.models import Role
 
 if TYPE_CHECKING:
-    from server.auth import Principal
+    from server.auth import AccessControl, Principal
+    from server.core import CommandRegistry, ConsciousnessCore
     from server.models import Workspace
-    from server.services import Services
 
 # Commands a model may call (reading, searching, source control); edits go through
 # `edit_file`, which proposes rather than writes.
@@ -72,8 +72,9 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
     return dict(result)
 
 
-def tool_specs(services: Services) -> tuple[list[ToolSpec], dict[str, str]]:
-    """The tools offered to models, and tool name → command id."""
+def tool_specs(registry: CommandRegistry) -> tuple[list[ToolSpec], dict[str, str]]:
+    """The tools offered to models (those of TOOL_COMMANDS that `registry` has), and
+    tool name → command id."""
     specs = [
         ToolSpec(
             EDIT_TOOL,
@@ -85,9 +86,9 @@ def tool_specs(services: Services) -> tuple[list[ToolSpec], dict[str, str]]:
     ]
     names = {}
     for command_id in TOOL_COMMANDS:
-        if command_id not in services.registry:
+        if command_id not in registry:
             continue
-        command = services.registry.get(command_id)
+        command = registry.get(command_id)
         name = tool_name(command_id)
         names[name] = command_id
         description = f"{command.title}. {command.description}".strip()[:1000]
@@ -99,9 +100,11 @@ def tool_specs(services: Services) -> tuple[list[ToolSpec], dict[str, str]]:
 
 @dataclass
 class ToolRunner:
-    """Runs one conversation's tool calls for the user who asked."""
+    """Runs one conversation's tool calls for the user who asked: commands through the
+    core (role checked, audited), edits as proposals (editors only)."""
 
-    services: Services
+    core: ConsciousnessCore
+    access: AccessControl
     principal: Principal
     workspace: Workspace
     proposals: Proposals
@@ -115,7 +118,7 @@ class ToolRunner:
             if call.name == EDIT_TOOL:
                 result: Any = await self._edit(call.arguments)
             elif call.name in self.names:
-                result = await self.services.core.execute(
+                result = await self.core.execute(
                     self.principal,
                     self.workspace.id,
                     self.names[call.name],
@@ -136,11 +139,10 @@ class ToolRunner:
             args = EditArgs.model_validate(arguments)
         except ValidationError as exc:
             raise InvalidInput(describe_validation_error(exc)) from None
-        await self.services.access.require(self.principal, self.workspace.id, Role.editor)
+        await self.access.require(self.principal, self.workspace.id, Role.editor)
         if args.content is None and (args.old is None or args.new is None):
             raise InvalidInput("give `content`, or `old` and `new`")
         proposal = await self.proposals.propose(
-            self.services,
             self.workspace,
             args.path,
             args.content or "",

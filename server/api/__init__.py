@@ -1,12 +1,26 @@
-"""The REST API: small modules of decorated endpoint functions."""
+"""The REST API's shared parts: FastAPI routers with NEXUS's error shape, and the
+dependencies handlers ask for (caller, platform, a feature's object)."""
 
-from server.api._routing import (
-    Api,
-    ApiCall,
-    Endpoint,
+from server.api.deps import Caller, Need, Platform, RequestId, require
+from server.api.routing import (
+    ERROR_RESPONSES,
+    Error,
+    api_router,
     error_response,
+    http_error,
     read_body,
-    starlette_routes,
 )
 
-__all__ = ["Api", "ApiCall", "Endpoint", "error_response", "read_body", "starlette_routes"]
+__all__ = [
+    "ERROR_RESPONSES",
+    "Caller",
+    "Error",
+    "Need",
+    "Platform",
+    "RequestId",
+    "api_router",
+    "error_response",
+    "http_error",
+    "read_body",
+    "require",
+]

@@ -5,14 +5,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.requests import Request
 
 from server import metrics
-from server.api._routing import Api, ApiCall
+from server.api.deps import Caller, Platform, RequestId
+from server.api.routing import api_router
 from server.auth import AccessControl, hash_password, verify_password
 from server.errors import Unauthorized
 from server.models import TokenInfo, User
 
-api = Api("auth")
+router = api_router("auth")
 
 USERNAME = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]*$")
 
@@ -48,91 +50,89 @@ class NewToken(BaseModel):
     info: TokenInfo
 
 
-@api.post("/api/v1/users", body=CreateUser, response=User, status=201)
-async def create_user(call: ApiCall) -> User:
+@router.post("/api/v1/users", response_model=User, status_code=201)
+async def create_user(
+    body: CreateUser, user: Caller, nexus: Platform, request_id: RequestId
+) -> User:
     """Create a user (admin only)."""
-    AccessControl.require_admin(call.user)
-    body: CreateUser = call.body
-    user = await call.services.users.create(
+    AccessControl.require_admin(user)
+    created = await nexus.users.create(
         body.username, await hash_password(body.password), is_admin=body.is_admin
     )
-    await call.services.audit.record(
+    await nexus.audit.record(
         "user.create",
-        user=call.user.user,
+        user=user.user,
         source="rest",
         detail={"username": body.username},
-        request_id=call.request_id,
+        request_id=request_id,
     )
-    return user
+    return created
 
 
-@api.get("/api/v1/users", response=list[User])
-async def list_users(call: ApiCall) -> list[User]:
+@router.get("/api/v1/users", response_model=list[User])
+async def list_users(user: Caller, nexus: Platform) -> list[User]:
     """List users (admin only)."""
-    AccessControl.require_admin(call.user)
-    return await call.services.users.list()
+    AccessControl.require_admin(user)
+    return await nexus.users.list()
 
 
-@api.post("/api/v1/auth/login", body=Login, response=LoginResult, auth=False)
-async def login(call: ApiCall) -> LoginResult:
+@router.post("/api/v1/auth/login", response_model=LoginResult)
+async def login(body: Login, request: Request, nexus: Platform) -> LoginResult:
     """Exchange a user name and password for a bearer token."""
-    body: Login = call.body
-    services = call.services
-    client = call.request.client.host if call.request.client else "unknown"
+    client = request.client.host if request.client else "unknown"
     try:
-        services.login_limiter.hit(f"ip:{client}", f"user:{body.username.lower()}")
+        await nexus.login_limiter.hit(f"ip:{client}", f"user:{body.username.lower()}")
     except Exception:
         metrics.LOGINS.labels("rate_limited").inc()
         raise
-    found = await services.users.password_hash(body.username)
+    found = await nexus.users.password_hash(body.username)
     user, stored = found if found else (None, None)
     if not await verify_password(stored, body.password) or user is None:
         metrics.LOGINS.labels("failed").inc()
         raise Unauthorized("wrong user name or password")
-    ttl = timedelta(hours=services.settings.token_ttl_hours)
-    token, info = await services.tokens.issue(user.id, kind="session", ttl=ttl)
+    ttl = timedelta(hours=nexus.settings.token_ttl_hours)
+    token, info = await nexus.tokens.issue(user.id, kind="session", ttl=ttl)
     metrics.LOGINS.labels("ok").inc()
     return LoginResult(token=token, expires_at=info.expires_at, user=user)
 
 
-@api.post("/api/v1/auth/logout", status=204)
-async def logout(call: ApiCall) -> None:
+@router.post("/api/v1/auth/logout", status_code=204)
+async def logout(user: Caller, nexus: Platform) -> None:
     """Revoke the token this request was made with."""
-    if call.user.token_id is not None:
-        await call.services.tokens.revoke(call.user.token_id, call.user.user.id)
+    if user.token_id is not None:
+        await nexus.tokens.revoke(user.token_id, user.user.id)
 
 
-@api.get("/api/v1/auth/me", response=User)
-async def me(call: ApiCall) -> User:
+@router.get("/api/v1/auth/me", response_model=User)
+async def me(user: Caller) -> User:
     """The user the token belongs to."""
-    return call.user.user
+    return user.user
 
 
-@api.get("/api/v1/auth/tokens", response=list[TokenInfo])
-async def list_tokens(call: ApiCall) -> list[TokenInfo]:
+@router.get("/api/v1/auth/tokens", response_model=list[TokenInfo])
+async def list_tokens(user: Caller, nexus: Platform) -> list[TokenInfo]:
     """The caller's tokens and API keys (secrets are never shown again)."""
-    return await call.services.tokens.list(call.user.user.id)
+    return await nexus.tokens.list(user.user.id)
 
 
-@api.post("/api/v1/auth/tokens", body=CreateToken, response=NewToken, status=201)
-async def create_token(call: ApiCall) -> NewToken:
+@router.post("/api/v1/auth/tokens", response_model=NewToken, status_code=201)
+async def create_token(
+    body: CreateToken, user: Caller, nexus: Platform, request_id: RequestId
+) -> NewToken:
     """Create a named API key for automation."""
-    body: CreateToken = call.body
     ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token, info = await call.services.tokens.issue(
-        call.user.user.id, kind="api_key", ttl=ttl, name=body.name
-    )
-    await call.services.audit.record(
+    token, info = await nexus.tokens.issue(user.user.id, kind="api_key", ttl=ttl, name=body.name)
+    await nexus.audit.record(
         "token.create",
-        user=call.user.user,
+        user=user.user,
         source="rest",
         detail={"name": body.name},
-        request_id=call.request_id,
+        request_id=request_id,
     )
     return NewToken(token=token, info=info)
 
 
-@api.delete("/api/v1/auth/tokens/{token_id:int}", response=TokenInfo)
-async def revoke_token(call: ApiCall) -> TokenInfo:
+@router.delete("/api/v1/auth/tokens/{token_id:int}", response_model=TokenInfo)
+async def revoke_token(token_id: int, user: Caller, nexus: Platform) -> TokenInfo:
     """Revoke one of the caller's tokens."""
-    return await call.services.tokens.revoke(call.params["token_id"], call.user.user.id)
+    return await nexus.tokens.revoke(token_id, user.user.id)

@@ -1,19 +1,20 @@
 """Authentication (tokens, passwords) and authorization (roles, origins, rate limits)."""
 
-from server.auth.access import AccessControl, WorkspaceAccess
+from server.auth.access import AccessControl, MembershipChanged, WorkspaceAccess
 from server.auth.origins import OriginPolicy
 from server.auth.passwords import hash_password, verify_password
 from server.auth.principal import Authenticator, Principal, bearer_token
-from server.auth.ratelimit import SlidingWindowLimiter
+from server.auth.ratelimit import LoginLimiter
 from server.models import Role
 
 __all__ = [
     "AccessControl",
     "Authenticator",
+    "LoginLimiter",
+    "MembershipChanged",
     "OriginPolicy",
     "Principal",
     "Role",
-    "SlidingWindowLimiter",
     "WorkspaceAccess",
     "bearer_token",
     "hash_password",

@@ -5,9 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from server.auth.principal import Principal
+from server.bus import Event
 from server.errors import Forbidden
 from server.models import Role, Workspace
 from server.storage import WorkspaceStore
+
+
+class MembershipChanged(Event):
+    """A member was added, removed or given another role (`role` None when removed).
+    Published by whoever changes membership; the hub keeps joined sessions' roles current."""
+
+    workspace_id: str
+    user_id: int
+    username: str
+    role: Role | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,7 +7,7 @@ await bus.publish("workspace.ab12.presence", PresenceChanged(...))
 reply = await bus.request("core.ping", Ping(), timeout=1.0)
 """
 
-from server.bus._bus import Bus, BusTimeout, RemoteError
+from server.bus._bus import Bus, BusTimeout, RemoteError, default_node_id
 from server.bus._events import Envelope, ErrorReply, Event
 from server.bus._redis import RedisBus
 from server.bus._subscription import OverflowPolicy, Subscription
@@ -32,5 +32,6 @@ __all__ = [
     "RemoteError",
     "Subscription",
     "create_bus",
+    "default_node_id",
     "matches",
 ]

@@ -12,6 +12,16 @@ from enum import IntEnum
 
 from pycrdt import Decoder, write_var_uint
 
+from server.api.websocket import (  # noqa: F401 — this protocol's codes too
+    CLOSE_BAD_REQUEST,
+    CLOSE_FORBIDDEN,
+    CLOSE_NOT_FOUND,
+    CLOSE_TOO_BIG,
+    CLOSE_TRY_AGAIN,
+    CLOSE_UNAUTHORIZED,
+    CLOSE_UNSUPPORTED,
+)
+
 
 class MessageType(IntEnum):
     SYNC = 0
@@ -37,14 +47,7 @@ class ProtocolError(Exception):
 
 # WebSocket close codes: standard ones, and 4xxx for our own reasons.
 CLOSE_PROTOCOL_ERROR = 1002
-CLOSE_UNSUPPORTED = 1003
 CLOSE_INVALID_DATA = 1007
-CLOSE_TOO_BIG = 1009
-CLOSE_TRY_AGAIN = 1013
-CLOSE_BAD_REQUEST = 4400
-CLOSE_UNAUTHORIZED = 4401
-CLOSE_FORBIDDEN = 4403
-CLOSE_NOT_FOUND = 4404
 CLOSE_STALE_STATE = 4409
 
 

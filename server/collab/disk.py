@@ -11,7 +11,7 @@ from pathlib import Path
 
 from server import metrics
 from server.errors import InvalidInput, PayloadTooLarge
-from server.workspaces.fileio import BINARY_SNIFF_BYTES
+from server.folders.fileio import BINARY_SNIFF_BYTES
 
 log = logging.getLogger("nexus.collab")
 

@@ -1,5 +1,6 @@
 """All open documents of this node: loading, merging with disk, unloading, and the
-messages that keep the same document converged across nodes."""
+messages that keep the same document converged across nodes. How a document and its
+file stay in step (saving, merging, which node writes) is `_filesync`'s."""
 
 from __future__ import annotations
 
@@ -7,27 +8,24 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from watchfiles import Change
 
 from server import metrics
 from server.bus import Bus, Envelope, Event, OverflowPolicy, Subscription
+from server.collab._filesync import FileSync, OpenDocument
 from server.collab._writer import UpdateWriter
-from server.collab.disk import WriteBack, read_text
-from server.collab.owners import LEASE_SECONDS, FileOwners
+from server.collab.disk import WriteBack
+from server.collab.owners import FileOwners
 from server.collab.room import DocumentChanged, Room, RoomKey
-from server.collab.store import DocumentStore, StoredDocument
-from server.collab.text import merge3
+from server.collab.store import DocumentStore
 from server.errors import NexusError
-from server.workspaces.fileio import write_atomic
-from server.workspaces.watcher import RawChanges, WorkspaceWatchers
+from server.folders.watcher import RawChanges, WorkspaceWatchers
 
 log = logging.getLogger("nexus.collab")
 
 COMPACT_EVERY = 500  # updates appended to a document's log before it is folded
-WAIT_FOR_OWNER_SECONDS = 1.0  # how long a flush waits for the node owning the file
 
 
 CLOSE_GONE = 4410  # the file was deleted or moved; the reason says which
@@ -44,28 +42,6 @@ class DocumentsForgotten(Event):
 class TooManyRooms(NexusError):
     status = 503
     code = "too_many_documents"
-
-
-@dataclass
-class OpenDocument:
-    room: Room
-    path: Path
-    workspace_root: Path
-    writeback: WriteBack
-    disk_text: str | None
-    users: int = 0
-    unload_task: asyncio.Task[None] | None = None
-    appended: int = 0
-    compacting: bool = False
-    compact_task: asyncio.Task[None] | None = None
-    # Saving and merging from disk take turns: otherwise the watcher could see our own
-    # write before `disk_text` records it and merge our text in a second time.
-    disk_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    # Whether this node writes the file and merges others' changes to it (see `owners`);
-    # elsewhere `disk_text` is only what this node last saw in the file.
-    owner: bool = False
-    retry: asyncio.TimerHandle | None = None
 
 
 class Rooms:
@@ -90,6 +66,7 @@ class Rooms:
         self.grace_seconds = grace_seconds
         self.max_file_bytes = max_file_bytes
         self.writer = UpdateWriter(store)
+        self.sync = FileSync(store, self.owners, max_file_bytes)
         self._open: dict[RoomKey, OpenDocument] = {}
         self._by_id: dict[int, OpenDocument] = {}
         self._loading: dict[RoomKey, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -163,7 +140,7 @@ class Rooms:
     # -- loading and unloading ----------------------------------------------------------
 
     async def _load(self, key: RoomKey, path: Path, workspace_root: Path) -> OpenDocument:
-        disk = await asyncio.to_thread(read_text, path, self.max_file_bytes)
+        disk = await self.sync.read(path)
         stored = await self.store.open(key.workspace_id, key.path)
         owner = await self.owners.claim(stored.id)
         if owner and disk is None and stored.has_history and stored.disk_text is not None:
@@ -175,12 +152,12 @@ class Rooms:
             room=room,
             path=path,
             workspace_root=workspace_root,
-            writeback=WriteBack(lambda: self._save(document)),
+            writeback=WriteBack(lambda: self.sync.save(document)),
             disk_text=stored.disk_text,
             owner=owner,
         )
         if owner:
-            await self._load_from_disk(document, stored, disk)
+            await self.sync.load_from_disk(document, stored, disk)
         else:
             # Another node keeps the file: only follow it (and step in should it stop).
             document.disk_text = disk
@@ -195,24 +172,6 @@ class Rooms:
             # delivered here (the room was not registered yet): read them back.
             room.resync(await self.store.open(key.workspace_id, key.path))
         return document
-
-    async def _load_from_disk(
-        self, document: OpenDocument, stored: StoredDocument, disk: str | None
-    ) -> None:
-        """Bring what is on disk into a document this node owns, as it loads."""
-        room = document.room
-        if not stored.has_history:
-            # No history: the file is the truth.
-            if disk:
-                await room.replace_text(disk)
-        elif disk is not None:
-            base = document.disk_text if document.disk_text is not None else room.source
-            await room.replace_text(merge3(base, room.source, disk))
-        if disk is not None and disk != document.disk_text:
-            document.disk_text = disk
-            await self.store.set_disk_text(room.document_id, disk)
-        if room.source != (disk or ""):
-            document.writeback.changed()  # the log was ahead of the file (e.g. after a crash)
 
     async def _unload(self, document: OpenDocument, *, force: bool = False) -> None:
         """Unload under the document's lock, so nobody acquires it half-unloaded."""
@@ -295,13 +254,13 @@ class Rooms:
         document now rather than when the watcher notices."""
         document = self._open.get(RoomKey(workspace_id, path))
         if document is not None and not document.room.broken:
-            await self._merge_from_disk(document)
+            await self.sync.merge_from_disk(document)
 
     async def flush_document(self, workspace_id: str, path: str) -> None:
         """Write one open document to disk now (before its file is read or replaced)."""
         document = self._open.get(RoomKey(workspace_id, path))
         if document is not None and not document.room.broken:
-            await self._flush(document)
+            await self.sync.flush(document)
 
     # -- keeping the file and the document in step --------------------------------------
 
@@ -310,20 +269,7 @@ class Rooms:
         read the files (git, search, a test run) see what collaborators typed."""
         for document in list(self._open.values()):
             if document.room.key.workspace_id == workspace_id and not document.room.broken:
-                await self._flush(document)
-
-    async def _flush(self, document: OpenDocument) -> None:
-        await document.writeback.flush()
-        if document.owner:
-            return
-        # Another node writes this file: give it a moment to write what we have.
-        with contextlib.suppress(TimeoutError, NexusError):
-            async with asyncio.timeout(WAIT_FOR_OWNER_SECONDS):
-                while True:
-                    disk = await asyncio.to_thread(read_text, document.path, self.max_file_bytes)
-                    if disk == document.room.source:
-                        return
-                    await asyncio.sleep(0.02)
+                await self.sync.flush(document)
 
     def _changed(self, room: Room) -> None:
         document = self._open.get(room.key)
@@ -334,73 +280,12 @@ class Rooms:
         if document.appended % COMPACT_EVERY == 0 and not document.compacting:
             document.compact_task = asyncio.create_task(self._compact(document))
 
-    async def _own(self, document: OpenDocument) -> bool:
-        """Whether this node keeps the file in step now. A node taking the file over
-        from another starts from what that one last wrote, recorded in the database
-        before the file, so that it does not take that write for someone else's edit."""
-        owner = await self.owners.claim(document.room.document_id)
-        if owner and not document.owner:
-            document.disk_text = await self.store.disk_text(document.room.document_id)
-        document.owner = owner
-        return owner
-
-    async def _save(self, document: OpenDocument) -> None:
-        """Write the document to its file, first merging any change made on disk."""
-        async with document.disk_lock:
-            if not await self._own(document):
-                self._retry_save_later(document)
-                return
-            await self._merge_disk_change(document)
-            text = document.room.source
-            if text != document.disk_text:
-                await self.store.set_disk_text(document.room.document_id, text)
-                await asyncio.to_thread(write_atomic, document.path, text)
-                document.disk_text = text
-
-    def _retry_save_later(self, document: OpenDocument) -> None:
-        """Not ours to write; but should the owner go away before writing what we have,
-        we must: look again later, for as long as the file lags behind."""
-        if document.retry is not None:
-            document.retry.cancel()
-            document.retry = None
-        if document.room.source != document.disk_text:
-            document.retry = asyncio.get_running_loop().call_later(
-                LEASE_SECONDS / 2, document.writeback.changed
-            )
-
-    async def _merge_from_disk(self, document: OpenDocument) -> None:
-        async with document.disk_lock:
-            if await self._own(document):
-                await self._merge_disk_change(document)
-                return
-            # The owner merges changes to the file; here it only tells how far it lags.
-            with contextlib.suppress(NexusError):
-                document.disk_text = await asyncio.to_thread(
-                    read_text, document.path, self.max_file_bytes
-                )
-
-    async def _merge_disk_change(self, document: OpenDocument) -> None:
-        try:
-            disk = await asyncio.to_thread(read_text, document.path, self.max_file_bytes)
-        except NexusError as exc:
-            log.warning("not merging %s from disk: %s", document.path, exc.message)
-            return
-        if disk is None or disk == document.disk_text:
-            return
-        base = document.disk_text if document.disk_text is not None else document.room.source
-        merged = merge3(base, document.room.source, disk)
-        await self.store.set_disk_text(document.room.document_id, disk)
-        document.disk_text = disk
-        await document.room.replace_text(merged)
-        if merged != disk:
-            document.writeback.changed()
-
     async def _files_changed(self, workspace_id: str, root: Path, changes: RawChanges) -> None:
         """Merge changes other programs made to open documents' files."""
         changed = {Path(raw) for change, raw in changes if change != Change.deleted}
         for document in list(self._open.values()):
             if document.room.key.workspace_id == workspace_id and document.path in changed:
-                await self._merge_from_disk(document)
+                await self.sync.merge_from_disk(document)
 
     async def _compact(self, document: OpenDocument) -> None:
         document.compacting = True

@@ -22,12 +22,14 @@ from server.collab._protocol import ProtocolError
 from server.collab.peer import Peer
 from server.collab.room import Room, RoomKey
 from server.errors import NexusError
-from server.hub._events import Payload
+from server.folders.paths import resolve_in_workspace
+from server.hub.events import Payload
 from server.models import Role
-from server.workspaces.paths import resolve_in_workspace
 
 if TYPE_CHECKING:
-    from server.hub.socket import Hub, SocketSession
+    from server.auth import AccessControl
+    from server.collab.rooms import Rooms
+    from server.hub import Hub, SocketSession
 
 
 class DocumentRef(Payload):
@@ -40,8 +42,10 @@ class DocumentMessage(DocumentRef):
 
 
 class SocketDocuments:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(self, hub: Hub, rooms: Rooms, access: AccessControl) -> None:
         self.hub = hub
+        self.rooms = rooms
+        self.access = access
         # (sid, workspace id, path) → the room and this connection's peer in it
         self._open: dict[tuple[str, str, str], tuple[Room, Peer]] = {}
         hub.on("doc:join", DocumentRef)(self.join)
@@ -50,14 +54,13 @@ class SocketDocuments:
         hub.on_disconnect(self.disconnected)
 
     async def join(self, sid: str, session: SocketSession, payload: DocumentRef) -> dict[str, str]:
-        services = self.hub.services
-        access = await services.access.require(session.principal, payload.workspace, Role.viewer)
+        access = await self.access.require(session.principal, payload.workspace, Role.viewer)
         root = Path(access.workspace.path)
         relative, path = resolve_in_workspace(root, payload.path)
         key = (sid, access.workspace.id, relative)
         if key in self._open:
             raise NexusError("this document is already open on this connection")
-        room = await services.rooms.acquire(RoomKey(access.workspace.id, relative), path, root)
+        room = await self.rooms.acquire(RoomKey(access.workspace.id, relative), path, root)
         ref = {"workspace": access.workspace.id, "path": relative}
 
         async def send(message: bytes) -> None:
@@ -66,7 +69,7 @@ class SocketDocuments:
         async def close(code: int, reason: str) -> None:
             self._open.pop(key, None)
             await room.leave(peer)
-            await services.rooms.release(room)
+            await self.rooms.release(room)
             await self.hub.sio.emit("doc:closed", {**ref, "code": code, "reason": reason}, to=sid)
 
         peer = Peer(
@@ -93,7 +96,7 @@ class SocketDocuments:
         del self._open[(sid, room.key.workspace_id, room.key.path)]
         peer.stop()
         await room.leave(peer)
-        await self.hub.services.rooms.release(room)
+        await self.rooms.release(room)
         return {"workspace": room.key.workspace_id, "path": room.key.path}
 
     async def disconnected(self, sid: str) -> None:
@@ -101,7 +104,7 @@ class SocketDocuments:
             room, peer = self._open.pop(key)
             peer.stop()
             await room.leave(peer)
-            await self.hub.services.rooms.release(room)
+            await self.rooms.release(room)
 
     def _get(self, sid: str, payload: DocumentRef) -> tuple[Room, Peer]:
         path = "/".join(part for part in payload.path.split("/") if part not in ("", "."))

@@ -1,4 +1,4 @@
-"""The ConsciousnessCore and the command registry it dispatches to."""
+"""The ConsciousnessCore (dispatcher), the command registry, and what a feature is."""
 
 from server.core.commands import (
     Command,
@@ -8,7 +8,8 @@ from server.core.commands import (
     NoArgs,
     describe_validation_error,
 )
-from server.core.consciousness import CommandExecuted, CommandIntent, ConsciousnessCore, Intent
+from server.core.dispatch import CommandExecuted, CommandIntent, ConsciousnessCore, Intent
+from server.core.feature import Commands, Feature, load_features, order_features
 
 __all__ = [
     "Command",
@@ -17,8 +18,12 @@ __all__ = [
     "CommandInfo",
     "CommandIntent",
     "CommandRegistry",
+    "Commands",
     "ConsciousnessCore",
+    "Feature",
     "Intent",
     "NoArgs",
     "describe_validation_error",
+    "load_features",
+    "order_features",
 ]

@@ -3,8 +3,11 @@
 A command is a decorated async function. Its second parameter's annotation is the
 pydantic model of its arguments, which validates input and describes it to clients:
 
-    @registry.command("workspace.addMember", title="Add a member", role=Role.owner)
-    async def add_member(ctx: CommandContext, args: AddMemberArgs) -> Member: ...
+    @commands.command("workspace.addMember", title="Add a member", role=Role.owner)
+    async def add_member(ctx: CommandContext[Members], args: AddMemberArgs) -> Member: ...
+
+`ctx.feature` is the object the command's feature bound it to (see `Commands`), so a
+handler reaches its own feature's parts and nothing else of the server.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import inspect
 import typing
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -22,7 +25,8 @@ from server.models import Role
 
 if TYPE_CHECKING:
     from server.auth import Principal, WorkspaceAccess
-    from server.services import Services
+
+F = TypeVar("F")
 
 
 class NoArgs(BaseModel):
@@ -30,12 +34,13 @@ class NoArgs(BaseModel):
 
 
 @dataclass(frozen=True, slots=True)
-class CommandContext:
-    """What a command knows about its call: who, where, from which surface."""
+class CommandContext(Generic[F]):
+    """What a command knows about its call: who, where, from which surface, and its own
+    feature's object."""
 
     principal: Principal
     access: WorkspaceAccess
-    services: Services
+    feature: F
     source: str
     request_id: str | None = None
 
@@ -64,6 +69,7 @@ class Command:
     role: Role
     args_model: type[BaseModel]
     handler: CommandHandler
+    feature: Any = None
 
     def parse_args(self, args: Any) -> BaseModel:
         try:
@@ -97,16 +103,15 @@ class CommandRegistry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
 
-    def command(
-        self, command_id: str, *, title: str, role: Role = Role.editor
-    ) -> Callable[[CommandHandler], CommandHandler]:
-        def register(handler: CommandHandler) -> CommandHandler:
-            self.add(command_id, handler, title=title, role=role)
-            return handler
-
-        return register
-
-    def add(self, command_id: str, handler: CommandHandler, *, title: str, role: Role) -> Command:
+    def add(
+        self,
+        command_id: str,
+        handler: CommandHandler,
+        *,
+        title: str,
+        role: Role,
+        feature: Any = None,
+    ) -> Command:
         if command_id in self._commands:
             raise ValueError(f"command {command_id!r} is already registered")
         args_model = _args_model(handler)
@@ -123,6 +128,7 @@ class CommandRegistry:
             role=role,
             args_model=args_model,
             handler=call,
+            feature=feature,
         )
         self._commands[command_id] = command
         return command

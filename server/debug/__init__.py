@@ -4,12 +4,12 @@ collaborators.
 `_dap.py` speaks the Debug Adapter Protocol to the adapter process, `session.py` is one
 debugged program and its state, `breakpoints.py` the workspace's breakpoints (in the
 database), `manager.py` all sessions of this node (one per workspace, caps, idle culling,
-shutdown), `commands.py` the `debug.*` commands. The hub forwards state and output as
-`debug:state` and `debug:output`.
+shutdown), `commands.py` the `debug.*` commands, `socketio.py` state and output as
+`debug:state` and `debug:output` (and the live state in the `workspace:join` ack),
+`feature.py` how they plug into the server.
 """
 
 from server.debug.breakpoints import BreakpointStore
-from server.debug.commands import register_debug_commands
 from server.debug.manager import DebugChanged, DebugOutput, DebugSessions
 from server.debug.session import DebugState, DebugStatus
 
@@ -20,5 +20,4 @@ __all__ = [
     "DebugSessions",
     "DebugState",
     "DebugStatus",
-    "register_debug_commands",
 ]

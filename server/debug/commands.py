@@ -4,15 +4,32 @@ spoken "step over" learns where the program paused and what its variables hold."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.core import CommandContext, CommandRegistry
+from server.core import CommandContext, Commands
 from server.debug.session import DebugState, Variable
 from server.errors import InvalidInput
+from server.folders.paths import resolve_in_workspace
 from server.models import Role
-from server.workspaces.paths import resolve_in_workspace
+
+if TYPE_CHECKING:
+    from server.collab import Rooms
+    from server.debug.manager import DebugSessions
+
+commands = Commands()
+
+
+@dataclass(frozen=True)
+class Debugger:
+    """What the commands use: this node's debug sessions, and the live documents (flushed
+    before a start, so the program run is the one collaborators see)."""
+
+    sessions: DebugSessions
+    documents: Rooms
 
 
 class StartArgs(BaseModel):
@@ -52,7 +69,8 @@ class NoSession(BaseModel):
     breakpoints: dict[str, list[int]]
 
 
-async def debug_start(ctx: CommandContext, args: StartArgs) -> DebugState:
+@commands.command("debug.start", title="Start debugging", role=Role.editor)
+async def debug_start(ctx: CommandContext[Debugger], args: StartArgs) -> DebugState:
     """Run a Python file under the debugger; answers once it pauses (at a breakpoint or
     an uncaught exception), ends, or has run for a few seconds."""
     root = Path(ctx.access.workspace.path)
@@ -61,40 +79,48 @@ async def debug_start(ctx: CommandContext, args: StartArgs) -> DebugState:
         raise InvalidInput(f"path: only Python programs can be debugged, not {relative!r}")
     if not path.is_file():
         raise InvalidInput(f"path: {relative!r} is not a file")
-    await ctx.services.rooms.flush(ctx.workspace_id)  # debug what collaborators typed
-    return await ctx.services.debug.launch(
+    await ctx.feature.documents.flush(ctx.workspace_id)  # debug what collaborators typed
+    return await ctx.feature.sessions.launch(
         ctx.workspace_id, root, relative, ctx.principal.user.username
     )
 
 
-async def debug_stop(ctx: CommandContext) -> DebugState:
+@commands.command("debug.stop", title="Stop debugging", role=Role.editor)
+async def debug_stop(ctx: CommandContext[Debugger]) -> DebugState:
     """End the program being debugged."""
-    return await ctx.services.debug.stop(ctx.workspace_id)
+    return await ctx.feature.sessions.stop(ctx.workspace_id)
 
 
-async def debug_continue(ctx: CommandContext) -> DebugState:
+@commands.command("debug.continue", title="Continue", role=Role.editor)
+async def debug_continue(ctx: CommandContext[Debugger]) -> DebugState:
     """Resume until the next breakpoint or the end."""
-    return await ctx.services.debug.resume(ctx.workspace_id, "continue")
+    return await ctx.feature.sessions.resume(ctx.workspace_id, "continue")
 
 
-async def debug_step_over(ctx: CommandContext) -> DebugState:
+@commands.command("debug.stepOver", title="Step over", role=Role.editor)
+async def debug_step_over(ctx: CommandContext[Debugger]) -> DebugState:
     """Run the current line and pause at the next one."""
-    return await ctx.services.debug.resume(ctx.workspace_id, "next")
+    return await ctx.feature.sessions.resume(ctx.workspace_id, "next")
 
 
-async def debug_step_into(ctx: CommandContext) -> DebugState:
+@commands.command("debug.stepInto", title="Step into", role=Role.editor)
+async def debug_step_into(ctx: CommandContext[Debugger]) -> DebugState:
     """Pause inside the function the current line calls."""
-    return await ctx.services.debug.resume(ctx.workspace_id, "stepIn")
+    return await ctx.feature.sessions.resume(ctx.workspace_id, "stepIn")
 
 
-async def debug_step_out(ctx: CommandContext) -> DebugState:
+@commands.command("debug.stepOut", title="Step out", role=Role.editor)
+async def debug_step_out(ctx: CommandContext[Debugger]) -> DebugState:
     """Run to the end of the current function and pause in its caller."""
-    return await ctx.services.debug.resume(ctx.workspace_id, "stepOut")
+    return await ctx.feature.sessions.resume(ctx.workspace_id, "stepOut")
 
 
-async def debug_toggle_breakpoint(ctx: CommandContext, args: BreakpointArgs) -> BreakpointResult:
+@commands.command("debug.toggleBreakpoint", title="Toggle breakpoint", role=Role.editor)
+async def debug_toggle_breakpoint(
+    ctx: CommandContext[Debugger], args: BreakpointArgs
+) -> BreakpointResult:
     """Set a breakpoint at a line, or clear the one there; a running program gets it at once."""
-    debug = ctx.services.debug
+    debug = ctx.feature.sessions
     named = args.path if args.path is not None else debug.paused_file(ctx.workspace_id)
     relative, _ = resolve_in_workspace(Path(ctx.access.workspace.path), named)
     now_set = await debug.toggle_breakpoint(ctx.workspace_id, relative, args.line)
@@ -103,41 +129,28 @@ async def debug_toggle_breakpoint(ctx: CommandContext, args: BreakpointArgs) -> 
     )
 
 
-async def debug_state(ctx: CommandContext) -> DebugState | NoSession:
+@commands.command("debug.state", title="Debugger state", role=Role.viewer)
+async def debug_state(ctx: CommandContext[Debugger]) -> DebugState | NoSession:
     """Where the program being debugged is, or `status: none`; and the breakpoints."""
-    session = ctx.services.debug.sessions.get(ctx.workspace_id)
+    debug = ctx.feature.sessions
+    session = debug.sessions.get(ctx.workspace_id)
     if session is None:
         return NoSession(
-            workspace=ctx.workspace_id,
-            breakpoints=await ctx.services.debug.listed(ctx.workspace_id),
+            workspace=ctx.workspace_id, breakpoints=await debug.listed(ctx.workspace_id)
         )
     return session.state
 
 
-async def debug_variables(ctx: CommandContext, args: VariablesArgs) -> list[Variable]:
+@commands.command("debug.variables", title="Debugger variables", role=Role.viewer)
+async def debug_variables(ctx: CommandContext[Debugger], args: VariablesArgs) -> list[Variable]:
     """What a variable of the paused program holds: an object's attributes, a list's items."""
-    return await ctx.services.debug.variables(ctx.workspace_id, args.reference)
+    return await ctx.feature.sessions.variables(ctx.workspace_id, args.reference)
 
 
-async def debug_evaluate(ctx: CommandContext, args: EvaluateArgs) -> Variable:
+@commands.command("debug.evaluate", title="Evaluate in the debugger", role=Role.editor)
+async def debug_evaluate(ctx: CommandContext[Debugger], args: EvaluateArgs) -> Variable:
     """Evaluate an expression in the paused program, as in a debug console (it may call
     functions and assign variables, so it is for editors)."""
     if "\0" in args.expression:
         raise InvalidInput("expression: must not contain NUL characters")
-    return await ctx.services.debug.evaluate(ctx.workspace_id, args.expression, args.frame)
-
-
-def register_debug_commands(registry: CommandRegistry) -> None:
-    editor = Role.editor
-    registry.add("debug.start", debug_start, title="Start debugging", role=editor)
-    registry.add("debug.stop", debug_stop, title="Stop debugging", role=editor)
-    registry.add("debug.continue", debug_continue, title="Continue", role=editor)
-    registry.add("debug.stepOver", debug_step_over, title="Step over", role=editor)
-    registry.add("debug.stepInto", debug_step_into, title="Step into", role=editor)
-    registry.add("debug.stepOut", debug_step_out, title="Step out", role=editor)
-    registry.add(
-        "debug.toggleBreakpoint", debug_toggle_breakpoint, title="Toggle breakpoint", role=editor
-    )
-    registry.add("debug.state", debug_state, title="Debugger state", role=Role.viewer)
-    registry.add("debug.variables", debug_variables, title="Debugger variables", role=Role.viewer)
-    registry.add("debug.evaluate", debug_evaluate, title="Evaluate in the debugger", role=editor)
+    return await ctx.feature.sessions.evaluate(ctx.workspace_id, args.expression, args.frame)

@@ -2,7 +2,7 @@
 in a pair-debugging session); the workspace's breakpoints are in the database.
 
 State changes and program output are announced on the bus (`workspace.<id>.debug`), which
-the hub forwards to the workspace's browsers as `debug:state` and `debug:output`.
+`socketio.py` forwards to the workspace's browsers as `debug:state` and `debug:output`.
 """
 
 from __future__ import annotations

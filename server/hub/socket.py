@@ -6,7 +6,9 @@ Every event is acknowledged with `{"ok": true, "result": …}` or
 
 Events from clients: `workspace:join`, `workspace:leave`, `workspace:broadcast`,
 `command:execute`. Events to clients: `presence`, `workspace:message`,
-`workspace:removed`, `workspace:role`, `git:changed`.
+`workspace:removed`, `workspace:role`. Features add their own events with `on`, react to
+joins and leaves with `on_join`/`on_leave`, and reach sessions with `emit_room`,
+`emit_joined` and `emit_user`; the hub imports none of them.
 """
 
 from __future__ import annotations
@@ -25,29 +27,20 @@ import socketio
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
 
-from lsp.socketio import SocketLanguage
 from server import metrics
-from server.ai.socketio import SocketAi
-from server.auth import Principal
-from server.bus import Envelope, Subscription
-from server.collab.socketio import SocketDocuments
+from server.auth import MembershipChanged, Principal
+from server.bus import Envelope
 from server.config import Settings
 from server.core import CommandIntent, describe_validation_error
-from server.debug.manager import DebugChanged, DebugOutput
 from server.errors import Forbidden, InternalError, InvalidInput, NexusError, Unauthorized
-from server.hub._events import BroadcastPayload, ExecutePayload, WorkspaceRef
+from server.hub.events import BroadcastPayload, ExecutePayload, WorkspaceRef
 from server.hub.presence import PresenceChanged, PresenceEntry
 from server.logs import request_id_var
-from server.models import Role
+from server.models import Role, Workspace
 from server.storage import utcnow
-from server.terminals.socketio import SocketTerminals
-from server.workspaces.git_commands import GitChanged
-from server.workspaces.service import MembershipChanged
-from server.workspaces.watcher import FilesChanged
-from voice.socketio import SocketVoice
 
 if TYPE_CHECKING:
-    from server.services import Services
+    from server.platform import NexusApp
 
 log = logging.getLogger("nexus.hub")
 
@@ -68,6 +61,10 @@ def _count(event: str, outcome: str) -> None:
     _counter(event, outcome).inc()
 
 
+JoinHook = Callable[[str, Workspace], Awaitable[dict[str, Any] | None]]
+LeaveHook = Callable[[str, str], Awaitable[None]]
+
+
 @dataclass
 class SocketSession:
     principal: Principal
@@ -75,11 +72,11 @@ class SocketSession:
 
 
 class Hub:
-    """Made with the settings when the app is built; `attach` hands it the services once
-    they are open (at startup), `close` lets go of them (at shutdown)."""
+    """Made with the settings when the app is built; `attach` hands it the platform once
+    it is open (at startup), `close` lets go of it (at shutdown)."""
 
     def __init__(self, settings: Settings) -> None:
-        self._services: Services | None = None
+        self._platform: NexusApp | None = None
         manager = (
             socketio.AsyncRedisManager(settings.redis_url, channel="nexus:socketio")
             if settings.redis_url
@@ -100,49 +97,33 @@ class Hub:
         self.on("workspace:leave", WorkspaceRef)(self.leave)
         self.on("workspace:broadcast", BroadcastPayload)(self.broadcast)
         self.on("command:execute", ExecutePayload)(self.execute)
-        self._subscriptions: list[Subscription] = []
         self._announcements: dict[str, asyncio.Task[None]] = {}
         self._disconnect_hooks: list[Callable[[str], Awaitable[None]]] = []
-        SocketDocuments(self)
-        SocketTerminals(self)
-        self._ai = SocketAi(self)
-        self.language = SocketLanguage(self)
-        self.voice = SocketVoice(self)
+        self._join_hooks: list[JoinHook] = []
+        self._leave_hooks: list[LeaveHook] = []
 
     @property
-    def services(self) -> Services:
-        if self._services is None:
+    def platform(self) -> NexusApp:
+        if self._platform is None:
             raise Unauthorized("the server is starting")
-        return self._services
+        return self._platform
 
-    def attach(self, services: Services) -> None:
-        self._services = services
-        self.language.attach(services)
-        self.voice.attach(services)
-        self._subscriptions = [
-            services.bus.subscribe(
-                "workspace.*.members", self._membership_changed, name="hub.members"
-            ),
-            services.bus.subscribe("workspace.*.files", self._files_changed, name="hub.files"),
-            services.bus.subscribe("workspace.*.git", self._git_changed, name="hub.git"),
-            services.bus.subscribe("workspace.*.debug", self._debug_changed, name="hub.debug"),
-        ]
-        self._ai.attach(services)
+    def attach(self, platform: NexusApp) -> None:
+        self._platform = platform
+        platform.subscribe("workspace.*.members", self._membership_changed, name="hub.members")
 
     async def close(self) -> None:
         """Shutdown: forget sessions without announcing each departure; the presence store
         drops this node's entries when it closes."""
-        for subscription in self._subscriptions:
-            subscription.close()
         for task in self._announcements.values():
             task.cancel()
         self.sessions.clear()
-        self._services = None
+        self._platform = None
 
     # -- plumbing ---------------------------------------------------------------
 
     def _origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
-        allowed = self.services.origins.allows(origin, environ.get("HTTP_HOST"))
+        allowed = self.platform.origins.allows(origin, environ.get("HTTP_HOST"))
         if not allowed:
             metrics.SOCKET_REFUSED.labels("origin").inc()
             log.warning("refused a socket from origin %s", origin)
@@ -187,6 +168,37 @@ class Hub:
         """Call `hook(sid)` when a connection ends (features release what it held)."""
         self._disconnect_hooks.append(hook)
 
+    def on_join(self, hook: JoinHook) -> None:
+        """Call `hook(sid, workspace)` when a session joins a workspace; a dict it returns
+        joins the ack (what a late joiner must see at once, such as a debug session)."""
+        self._join_hooks.append(hook)
+
+    def on_leave(self, hook: LeaveHook) -> None:
+        """Call `hook(sid, workspace_id)` when a session leaves a workspace (or drops)."""
+        self._leave_hooks.append(hook)
+
+    # -- reaching sessions --------------------------------------------------------
+
+    async def emit_room(self, workspace_id: str, event: str, payload: Any) -> None:
+        """To everyone in the workspace on every node (the Socket.IO manager carries it):
+        emit this from the one node where the change happened."""
+        await self.sio.emit(event, payload, room=room(workspace_id))
+
+    async def emit_joined(self, workspace_id: str, event: str, payload: Any) -> None:
+        """To this node's sessions in the workspace only (for what each node sees itself)."""
+        for sid, session in list(self.sessions.items()):
+            if workspace_id in session.joined:
+                await self.sio.emit(event, payload, to=sid)
+
+    async def emit_user(self, user_id: int, workspace_id: str, event: str, payload: Any) -> int:
+        """To one user's sessions in the workspace on this node; returns how many."""
+        delivered = 0
+        for sid, session in list(self.sessions.items()):
+            if session.principal.user.id == user_id and workspace_id in session.joined:
+                await self.sio.emit(event, payload, to=sid)
+                delivered += 1
+        return delivered
+
     # -- connection -------------------------------------------------------------
 
     async def _connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
@@ -194,7 +206,7 @@ class Hub:
         if not token:
             token = (parse_qs(environ.get("QUERY_STRING", "")).get("token") or [None])[0]
         try:
-            principal = await self.services.authenticator.authenticate(token)
+            principal = await self.platform.authenticator.authenticate(token)
         except NexusError as exc:
             metrics.SOCKET_REFUSED.labels("auth").inc()
             raise socketio.exceptions.ConnectionRefusedError(
@@ -223,35 +235,32 @@ class Hub:
     # -- rooms and presence -----------------------------------------------------
 
     async def join(self, sid: str, session: SocketSession, payload: WorkspaceRef) -> dict[str, Any]:
-        access = await self.services.access.require(
+        access = await self.platform.access.require(
             session.principal, payload.workspace, Role.viewer
         )
         workspace_id = access.workspace.id
         if workspace_id not in session.joined:
-            self.services.watchers.acquire(workspace_id, Path(access.workspace.path))
+            self.platform.watchers.acquire(workspace_id, Path(access.workspace.path))
         session.joined[workspace_id] = access.role
         await self.sio.enter_room(sid, room(workspace_id))
         user = session.principal.user
-        await self.services.presence.add(
+        await self.platform.presence.add(
             workspace_id,
             PresenceEntry(
                 sid=sid,
                 user_id=user.id,
                 username=user.username,
                 role=access.role,
-                node=self.services.node_id,
+                node=self.platform.node_id,
                 joined_at=utcnow(),
             ),
         )
         self._announce_presence(workspace_id)
-        users = await self.services.presence.users(workspace_id)
-        debugging = self.services.debug.sessions.get(workspace_id)  # a late joiner sees it too
-        return {
-            "workspace": access.workspace,
-            "role": access.role,
-            "presence": users,
-            "debug": None if debugging is None or debugging.ended else debugging.state,
-        }
+        result: dict[str, Any] = {}
+        for hook in self._join_hooks:
+            result.update(await hook(sid, access.workspace) or {})
+        users = await self.platform.presence.users(workspace_id)
+        return {**result, "workspace": access.workspace, "role": access.role, "presence": users}
 
     async def leave(
         self, sid: str, session: SocketSession, payload: WorkspaceRef
@@ -262,12 +271,18 @@ class Hub:
         return {"workspace": payload.workspace}
 
     async def _leave_room(self, sid: str, session: SocketSession, workspace_id: str) -> None:
-        if session.joined.pop(workspace_id, None) is not None:
-            self.services.watchers.release(workspace_id)
+        joined = session.joined.pop(workspace_id, None) is not None
+        if joined:
+            self.platform.watchers.release(workspace_id)
         await self.sio.leave_room(sid, room(workspace_id))
-        await self.services.presence.remove(workspace_id, sid)
+        await self.platform.presence.remove(workspace_id, sid)
         self._announce_presence(workspace_id)
-        await self.language.left(sid, workspace_id)  # the last to leave closes its servers
+        if joined:
+            for hook in self._leave_hooks:
+                try:
+                    await hook(sid, workspace_id)
+                except Exception:
+                    log.exception("leave hook failed for %s", sid)
 
     def _announce_presence(self, workspace_id: str) -> None:
         """Send the room its presence list soon. Joins and leaves within one debounce
@@ -284,10 +299,10 @@ class Hub:
         finally:
             self._announcements.pop(workspace_id, None)
         try:
-            users = await self.services.presence.users(workspace_id)
+            users = await self.platform.presence.users(workspace_id)
             payload = {"workspace": workspace_id, "users": to_jsonable_python(users)}
             await self.sio.emit("presence", payload, room=room(workspace_id))
-            await self.services.bus.publish(
+            await self.platform.bus.publish(
                 f"workspace.{workspace_id}.presence",
                 PresenceChanged(workspace_id=workspace_id, users=users),
             )
@@ -313,7 +328,7 @@ class Hub:
         intent = CommandIntent(
             workspace=payload.workspace, command=payload.command, args=payload.args
         )
-        return await self.services.core.dispatch(session.principal, intent, source="socket")
+        return await self.platform.core.dispatch(session.principal, intent, source="socket")
 
     @staticmethod
     def _require_joined(session: SocketSession, workspace_id: str) -> Role:
@@ -344,45 +359,3 @@ class Hub:
                     {"workspace": change.workspace_id, "role": change.role.value},
                     to=sid,
                 )
-
-    async def _files_changed(self, envelope: Envelope) -> None:
-        """Tell explorer panels what changed on disk. Each node forwards only what its own
-        watcher saw, to its own sessions, so a shared volume watched by several nodes
-        does not announce a change twice."""
-        change = envelope.event
-        if not isinstance(change, FilesChanged) or envelope.origin != self.services.node_id:
-            return
-        payload = {
-            "workspace": change.workspace_id,
-            "changes": [c.model_dump(mode="json") for c in change.changes],
-            "overflow": change.overflow,
-        }
-        for sid, session in list(self.sessions.items()):
-            if change.workspace_id in session.joined:
-                await self.sio.emit("explorer:changed", payload, to=sid)
-
-    async def _git_changed(self, envelope: Envelope) -> None:
-        """Tell source-control panels to refresh. Only the node where the change happened
-        emits; the Socket.IO manager carries it to the room on every node."""
-        change = envelope.event
-        if not isinstance(change, GitChanged) or envelope.origin != self.services.node_id:
-            return
-        payload = {"workspace": change.workspace_id, **change.model_dump(exclude={"workspace_id"})}
-        await self.sio.emit("git:changed", payload, room=room(change.workspace_id))
-
-    async def _debug_changed(self, envelope: Envelope) -> None:
-        """Show every collaborator where the debugged program is and what it printed.
-        Only the node running the session emits; the Socket.IO manager reaches the rest."""
-        event = envelope.event
-        if envelope.origin != self.services.node_id:
-            return
-        if isinstance(event, DebugChanged):
-            payload = event.state.model_dump(mode="json")
-            await self.sio.emit("debug:state", payload, room=room(event.workspace_id))
-        elif isinstance(event, DebugOutput):
-            payload = {
-                "workspace": event.workspace_id,
-                "category": event.category,
-                "output": event.output,
-            }
-            await self.sio.emit("debug:output", payload, room=room(event.workspace_id))

@@ -4,10 +4,9 @@
 workspace sandbox), `terminal.py` one shared terminal (scrollback, clients, flow control),
 `manager.py` all terminals of this node (caps, idle culling, shutdown), `socketio.py` the
 `terminal:*` events, `runners.py` and `commands.py` the `terminal.new`, `file.run` and
-`test.run` commands.
+`test.run` commands, `feature.py` how they plug into the server.
 """
 
-from server.terminals.commands import register_terminal_commands
 from server.terminals.manager import TerminalManager
 
-__all__ = ["TerminalManager", "register_terminal_commands"]
+__all__ = ["TerminalManager"]

@@ -7,16 +7,35 @@ Each returns the terminal's info (its `id` and `command` line); the UI then atta
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.core import CommandContext, CommandRegistry
+from server.core import CommandContext, Commands
 from server.errors import InvalidInput
+from server.folders.paths import resolve_in_workspace
 from server.models import Role
 from server.terminals.runners import Which, run_file_command, tests_command
 from server.terminals.terminal import MAX_SIZE, NAME_PATTERN, TerminalInfo
-from server.workspaces.paths import resolve_in_workspace
+
+if TYPE_CHECKING:
+    from server.collab import Rooms
+    from server.supervisor import Supervisor
+    from server.terminals.manager import TerminalManager
+
+commands = Commands()
+
+
+@dataclass(frozen=True)
+class Launcher:
+    """What the commands use: the terminals, the live documents (flushed first, so a
+    run sees what collaborators typed) and the supervisor (to find programs)."""
+
+    terminals: TerminalManager
+    documents: Rooms
+    supervisor: Supervisor
 
 
 class TerminalSize(BaseModel):
@@ -39,9 +58,9 @@ class RunTestsArgs(TerminalSize):
 
 
 async def _start(
-    ctx: CommandContext, argv: Sequence[str] | None, size: TerminalSize, name: str | None
+    ctx: CommandContext[Launcher], argv: Sequence[str] | None, size: TerminalSize, name: str | None
 ) -> TerminalInfo:
-    terminal = await ctx.services.terminals.open(
+    terminal = await ctx.feature.terminals.open(
         workspace_id=ctx.workspace_id,
         cwd=Path(ctx.access.workspace.path),
         user_id=ctx.principal.user.id,
@@ -53,13 +72,14 @@ async def _start(
     return terminal.info()
 
 
-def _which(ctx: CommandContext, root: Path) -> Which:
+def _which(ctx: CommandContext[Launcher], root: Path) -> Which:
     """Programs as the workspace's sandbox has them (not as the server does)."""
-    supervisor = ctx.services.supervisor
+    supervisor = ctx.feature.supervisor
     return lambda program: supervisor.which(program, root)
 
 
-async def new_terminal(ctx: CommandContext, args: NewTerminalArgs) -> TerminalInfo:
+@commands.command("terminal.new", title="New terminal", role=Role.editor)
+async def new_terminal(ctx: CommandContext[Launcher], args: NewTerminalArgs) -> TerminalInfo:
     """Open a terminal in the workspace folder: the user's shell, or a command line."""
     argv = None
     if args.command is not None:
@@ -69,16 +89,18 @@ async def new_terminal(ctx: CommandContext, args: NewTerminalArgs) -> TerminalIn
     return await _start(ctx, argv, args, args.name)
 
 
-async def run_file(ctx: CommandContext, args: RunFileArgs) -> TerminalInfo:
+@commands.command("file.run", title="Run file", role=Role.editor)
+async def run_file(ctx: CommandContext[Launcher], args: RunFileArgs) -> TerminalInfo:
     """Run a file in a new terminal, with the interpreter its extension calls for."""
     root = Path(ctx.access.workspace.path)
     relative, path = resolve_in_workspace(root, args.path)
-    await ctx.services.rooms.flush(ctx.workspace_id)  # run what collaborators typed
+    await ctx.feature.documents.flush(ctx.workspace_id)  # run what collaborators typed
     argv = run_file_command(root, relative, path, _which(ctx, root))
     return await _start(ctx, argv, args, f"run {path.name}")
 
 
-async def run_tests(ctx: CommandContext, args: RunTestsArgs) -> TerminalInfo:
+@commands.command("test.run", title="Run tests", role=Role.editor)
+async def run_tests(ctx: CommandContext[Launcher], args: RunTestsArgs) -> TerminalInfo:
     """Run the project's tests (pytest, npm test, go test or cargo test) in a terminal."""
     root = Path(ctx.access.workspace.path)
     target = None
@@ -86,12 +108,6 @@ async def run_tests(ctx: CommandContext, args: RunTestsArgs) -> TerminalInfo:
         target, path = resolve_in_workspace(root, args.path)
         if not path.exists():
             raise InvalidInput(f"path: {target} does not exist")
-    await ctx.services.rooms.flush(ctx.workspace_id)
+    await ctx.feature.documents.flush(ctx.workspace_id)
     argv = tests_command(root, target, _which(ctx, root))
     return await _start(ctx, argv, args, "tests")
-
-
-def register_terminal_commands(registry: CommandRegistry) -> None:
-    registry.add("terminal.new", new_terminal, title="New terminal", role=Role.editor)
-    registry.add("file.run", run_file, title="Run file", role=Role.editor)
-    registry.add("test.run", run_tests, title="Run tests", role=Role.editor)

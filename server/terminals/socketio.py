@@ -21,19 +21,19 @@ receiving output.
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
-from server.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge, Unauthorized
-from server.hub._events import Payload, WorkspaceRef
+from server.errors import Conflict, Forbidden, InvalidInput, PayloadTooLarge
+from server.hub.events import Payload, WorkspaceRef
 from server.models import Role
 from server.terminals.terminal import MAX_SIZE, NAME_PATTERN, Send, Terminal
 
 if TYPE_CHECKING:
-    from server.hub.socket import Hub, SocketSession
+    from server.auth import AccessControl
+    from server.hub import Hub, SocketSession
     from server.terminals.manager import TerminalManager
 
 
@@ -66,8 +66,13 @@ class AckPayload(TerminalRef):
 
 
 class SocketTerminals:
-    def __init__(self, hub: Hub) -> None:
+    def __init__(
+        self, hub: Hub, terminals: TerminalManager, access: AccessControl, max_input_bytes: int
+    ) -> None:
         self.hub = hub
+        self.terminals = terminals
+        self.access = access
+        self.max_input_bytes = max_input_bytes
         hub.on("terminal:open", OpenPayload)(self.open)
         hub.on("terminal:list", WorkspaceRef)(self.list)
         hub.on("terminal:attach", AttachPayload)(self.attach)
@@ -78,15 +83,9 @@ class SocketTerminals:
         hub.on("terminal:close", TerminalRef)(self.close)
         hub.on_disconnect(self.disconnected)
 
-    @property
-    def terminals(self) -> TerminalManager:
-        return self.hub.services.terminals
-
     async def open(self, sid: str, session: SocketSession, payload: OpenPayload) -> dict[str, Any]:
         _require_role(session, payload.workspace, Role.editor)
-        access = await self.hub.services.access.require(
-            session.principal, payload.workspace, Role.editor
-        )
+        access = await self.access.require(session.principal, payload.workspace, Role.editor)
         argv = None
         if payload.command is not None:
             if "\0" in payload.command:
@@ -126,7 +125,7 @@ class SocketTerminals:
         data = payload.data
         if isinstance(data, str):
             data = data.encode("utf-8", "replace")
-        limit = self.hub.services.settings.terminal_max_input_bytes
+        limit = self.max_input_bytes
         if len(data) > limit:
             raise PayloadTooLarge(f"terminal input is limited to {limit} bytes per message")
         if not terminal.running:
@@ -151,8 +150,7 @@ class SocketTerminals:
         return {"id": terminal.id, "code": terminal.exit_code}
 
     async def disconnected(self, sid: str) -> None:
-        with contextlib.suppress(Unauthorized):  # the server is stopping
-            self.terminals.detach_everywhere(sid)
+        self.terminals.detach_everywhere(sid)
 
     # -- helpers ------------------------------------------------------------------------
 

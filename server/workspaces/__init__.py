@@ -1,6 +1,6 @@
-"""Workspaces: their folders on disk, members and roles, and the commands about them."""
+"""Workspaces: creating them, their members and roles (`service.py`), as commands
+(`commands.py`) and over REST (`rest.py`); `feature.py` plugs them into the server."""
 
-from server.workspaces.commands import register_workspace_commands
-from server.workspaces.service import MembershipChanged, WorkspaceService
+from server.workspaces.service import WorkspaceService
 
-__all__ = ["MembershipChanged", "WorkspaceService", "register_workspace_commands"]
+__all__ = ["WorkspaceService"]

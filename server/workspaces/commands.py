@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.core import CommandContext, CommandRegistry
-from server.hub.presence import PresentUser
+from server.core import CommandContext, Commands
+from server.hub.presence import MemoryPresence, PresentUser
 from server.models import Member, Role
+
+if TYPE_CHECKING:
+    from server.workspaces.service import WorkspaceService
+
+commands = Commands()
+
+
+@dataclass(frozen=True)
+class Membership:
+    """What the commands use: the workspace service and who is online."""
+
+    service: WorkspaceService
+    presence: MemoryPresence
 
 
 class WorkspaceInfo(BaseModel):
@@ -27,7 +43,8 @@ class UsernameArgs(BaseModel):
     username: str = Field(min_length=1, max_length=64)
 
 
-async def workspace_info(ctx: CommandContext) -> WorkspaceInfo:
+@commands.command("workspace.info", title="Workspace info", role=Role.viewer)
+async def workspace_info(ctx: CommandContext[Membership]) -> WorkspaceInfo:
     """The workspace's id, name, folder, and the caller's role in it."""
     workspace = ctx.access.workspace
     return WorkspaceInfo(
@@ -35,37 +52,31 @@ async def workspace_info(ctx: CommandContext) -> WorkspaceInfo:
     )
 
 
-async def list_members(ctx: CommandContext) -> list[Member]:
+@commands.command("workspace.members", title="List members", role=Role.viewer)
+async def list_members(ctx: CommandContext[Membership]) -> list[Member]:
     """Everyone who belongs to the workspace, with their roles."""
-    return await ctx.services.workspaces.members(ctx.workspace_id)
+    return await ctx.feature.service.workspaces.members(ctx.workspace_id)
 
 
-async def set_member(ctx: CommandContext, args: MemberArgs) -> Member:
+@commands.command("workspace.setMember", title="Invite or change a member", role=Role.owner)
+async def set_member(ctx: CommandContext[Membership], args: MemberArgs) -> Member:
     """Invite a user, or give a member another role."""
-    member, _ = await ctx.services.workspace_service.set_member(
+    member, _ = await ctx.feature.service.set_member(
         ctx.principal, ctx.workspace_id, args.username, args.role, source=ctx.source
     )
     return member
 
 
-async def remove_member(ctx: CommandContext, args: UsernameArgs) -> dict[str, str]:
+@commands.command("workspace.removeMember", title="Remove a member", role=Role.owner)
+async def remove_member(ctx: CommandContext[Membership], args: UsernameArgs) -> dict[str, str]:
     """Take a user out of the workspace (the last owner cannot be removed)."""
-    await ctx.services.workspace_service.remove_member(
+    await ctx.feature.service.remove_member(
         ctx.principal, ctx.workspace_id, args.username, source=ctx.source
     )
     return {"removed": args.username}
 
 
-async def list_present(ctx: CommandContext) -> list[PresentUser]:
+@commands.command("presence.list", title="Who is here", role=Role.viewer)
+async def list_present(ctx: CommandContext[Membership]) -> list[PresentUser]:
     """Who has the workspace open right now, on any node."""
-    return await ctx.services.presence.users(ctx.workspace_id)
-
-
-def register_workspace_commands(registry: CommandRegistry) -> None:
-    registry.add("workspace.info", workspace_info, title="Workspace info", role=Role.viewer)
-    registry.add("workspace.members", list_members, title="List members", role=Role.viewer)
-    registry.add(
-        "workspace.setMember", set_member, title="Invite or change a member", role=Role.owner
-    )
-    registry.add("workspace.removeMember", remove_member, title="Remove a member", role=Role.owner)
-    registry.add("presence.list", list_present, title="Who is here", role=Role.viewer)
+    return await ctx.feature.presence.users(ctx.workspace_id)

@@ -5,23 +5,14 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from server.auth import Principal
-from server.bus import Bus, Event
+from server.auth import MembershipChanged, Principal
+from server.bus import Bus
 from server.errors import Forbidden, InvalidInput
 from server.models import Member, Role, Workspace
 from server.storage import AuditLog, UserStore, WorkspaceStore
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
-
-
-class MembershipChanged(Event):
-    """A member was added, removed or given another role (`role` None when removed)."""
-
-    workspace_id: str
-    user_id: int
-    username: str
-    role: Role | None
 
 
 class WorkspaceService:

@@ -9,45 +9,17 @@ model may do better (429, 5xx, timeouts, broken streams).
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
-from typing import Protocol
 
-from server.ai.messages import ChatRequest, FimRequest, StreamEvent
+from server.ai.providers.base import Provider, ProviderError
 from server.config import Settings
 
-
-class ProviderError(Exception):
-    def __init__(
-        self,
-        message: str,
-        *,
-        retryable: bool,
-        status: int | None = None,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retryable = retryable
-        self.status = status
-        self.retry_after = retry_after
-
-
-class Provider(Protocol):
-    name: str
-
-    def stream(self, model: str, request: ChatRequest) -> AsyncIterator[StreamEvent]: ...
-
-    def fill_in_middle(self, model: str, request: FimRequest) -> AsyncIterator[StreamEvent]: ...
-
-    @property
-    def supports_fim(self) -> bool: ...
-
-    async def close(self) -> None: ...
+__all__ = ["Provider", "ProviderError", "build_providers"]
 
 
 def build_providers(settings: Settings) -> dict[str, Provider]:
     """The providers that have what they need: a key (ours or the SDK's variable), or
-    for OpenAI-compatible servers a base URL alone."""
+    for OpenAI-compatible servers a base URL alone. The SDKs are imported here, when a
+    server is configured with a provider, not by whoever imports this package."""
     from server.ai.providers.anthropic_provider import AnthropicProvider
     from server.ai.providers.openai_provider import OpenAIProvider
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from server.ai.providers import ProviderError
+from server.ai.providers.base import ProviderError
 
 RETRYABLE_STATUS = {408, 409, 429, 500, 502, 503, 504, 529}
 

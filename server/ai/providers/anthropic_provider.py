@@ -18,8 +18,8 @@ from server.ai.messages import (
     Turn,
     UsageReport,
 )
-from server.ai.providers import ProviderError
 from server.ai.providers._errors import translate
+from server.ai.providers.base import ProviderError
 
 
 def _messages(turns: list[Turn]) -> list[dict[str, Any]]:
