@@ -5,7 +5,7 @@ function modal(title: string, body: HTMLElement[], onAccept: () => void, onCance
   const previous = document.activeElement as HTMLElement | null;
   const close = () => {
     overlay.remove();
-    previous?.focus();
+    restoreFocus(previous);
   };
   const accept = h("button", { class: "primary", type: "submit" }, "OK");
   const cancel = h("button", { type: "button", onclick: () => (close(), onCancel()) }, "Cancel");
@@ -36,6 +36,14 @@ function modal(title: string, body: HTMLElement[], onAccept: () => void, onCance
   const overlay = h("div", { class: "overlay" }, form);
   document.body.append(overlay);
   return { form, accept };
+}
+
+/** Focus what had it before a modal opened; when a list re-rendered it meanwhile, its
+ * replacement with the same `data-focus-key`, so the keyboard never lands on the page body. */
+export function restoreFocus(previous: HTMLElement | null): void {
+  if (previous?.isConnected) return previous.focus();
+  const key = previous?.dataset.focusKey;
+  if (key) document.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(key)}"]`)?.focus();
 }
 
 export function prompt(title: string, value = "", label = ""): Promise<string | null> {

@@ -89,6 +89,7 @@ export function openMembersDialog(wb: Workbench): void {
     const hadFocus = list.contains(document.activeElement) ? (document.activeElement as HTMLElement).dataset.focusKey : undefined;
     clear(list, sorted.map(memberRow));
     if (hadFocus) list.querySelector<HTMLElement>(`[data-focus-key="${CSS.escape(hadFocus)}"]`)?.focus();
+    if (document.activeElement === document.body || document.activeElement === null) closeButton.focus();
     renderInvite();
   }
 
