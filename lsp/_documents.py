@@ -19,6 +19,7 @@ from urllib.parse import unquote, urlparse
 from lsprotocol.types import ErrorCodes, TextDocumentSyncKind
 
 from lsp.errors import LspError
+from lsp.site import Site
 from lsp.text import Lines, PositionError, change_between
 from lsp.upstream import Upstream
 from server.collab import Room, RoomKey, Rooms, read_state_vector
@@ -54,18 +55,14 @@ class SharedDocuments:
 
     def __init__(
         self,
-        workspace_id: str,
-        language: str,
-        root: Path,
+        site: Site,
         *,
         rooms: Rooms,
         sync_wait: float,
         upstreams: Callable[[], list[Upstream]],
         send: Callable[[str, Any], None],
     ) -> None:
-        self.workspace_id = workspace_id
-        self.language = language
-        self.root = root
+        self.site = site
         self.rooms = rooms
         self.sync_wait = sync_wait
         self._upstreams = upstreams  # the servers running now
@@ -82,12 +79,12 @@ class SharedDocuments:
         if uri.startswith("file:"):
             path = Path(unquote(urlparse(uri).path))
             try:
-                relative = path.relative_to(self.root)
+                relative = path.relative_to(self.site.root)
             except ValueError:
                 raise LspError(INVALID_PARAMS, f"{uri} is outside the workspace") from None
             uri = relative.as_posix()
         try:
-            relative_path, _ = resolve_in_workspace(self.root, uri)
+            relative_path, _ = resolve_in_workspace(self.site.root, uri)
         except NexusError as exc:
             raise LspError(INVALID_PARAMS, exc.message) from None
         return relative_path
@@ -103,12 +100,12 @@ class SharedDocuments:
             return document
 
     async def _load(self, path: str) -> BridgeDocument:
-        relative, absolute = resolve_in_workspace(self.root, path)
-        if not absolute.is_file() and self.rooms.get(self.workspace_id, relative) is None:
+        relative, absolute = resolve_in_workspace(self.site.root, path)
+        if not absolute.is_file() and self.rooms.get(self.site.workspace_id, relative) is None:
             raise LspError(INVALID_PARAMS, f"{relative} does not exist")
         try:
             room = await self.rooms.acquire(
-                RoomKey(self.workspace_id, relative), absolute, self.root
+                RoomKey(self.site.workspace_id, relative), absolute, self.site.root
             )
         except NexusError as exc:
             raise LspError(INVALID_PARAMS, exc.message) from None
@@ -157,7 +154,7 @@ class SharedDocuments:
             {
                 "textDocument": {
                     "uri": document.uri,
-                    "languageId": self.language,
+                    "languageId": self.site.language,
                     "version": document.version,
                     "text": document.text,
                 }

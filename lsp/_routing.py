@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from typing import Any
 
 from lsprotocol.types import ErrorCodes, LSPErrorCodes
@@ -19,18 +20,12 @@ from lsp.upstream import UpstreamError
 KNOWN_METHODS = frozenset(PROVIDERS)
 
 
+@dataclass(eq=False)
 class Router:
-    def __init__(
-        self,
-        language: str,
-        slots: dict[str, ServerSlot],
-        documents: SharedDocuments,
-        settings: BridgeSettings,
-    ) -> None:
-        self.language = language
-        self.slots = slots
-        self.documents = documents
-        self.settings = settings
+    language: str
+    slots: dict[str, ServerSlot]
+    documents: SharedDocuments
+    settings: BridgeSettings
 
     async def request(self, method: str, params: Any, holder: str) -> Any:
         """Route one request to the servers that own the method, merge their answers,

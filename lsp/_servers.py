@@ -8,12 +8,12 @@ import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from lsp import metrics
 from lsp.registry import ServerSpec
 from lsp.seed import CacheSeeds
+from lsp.site import Site
 from lsp.upstream import Upstream
 from server.supervisor import CrashLoop, Supervisor
 
@@ -52,9 +52,7 @@ class ServerPool:
 
     def __init__(
         self,
-        workspace_id: str,
-        language: str,
-        root: Path,
+        site: Site,
         specs: list[ServerSpec],
         *,
         settings: BridgeSettings,
@@ -64,9 +62,7 @@ class ServerPool:
         on_started: Callable[[Upstream], None],
         on_status: Callable[[], None],
     ) -> None:
-        self.workspace_id = workspace_id
-        self.language = language
-        self.root = root
+        self.site = site
         self.settings = settings
         self.supervisor = supervisor
         self.seeds = seeds
@@ -111,12 +107,12 @@ class ServerPool:
             self._give_up(slot, f"{program} is outside the workspace sandbox (install it in /usr)")
             return
         if self.seeds is not None:
-            await self.seeds.seed(slot.spec, self.workspace_id, self.language)
+            await self.seeds.seed(slot.spec, self.site.workspace_id, self.site.language)
         while not self.closed:
             try:
                 upstream = await self._launch(slot)
             except Exception as exc:
-                log.warning("%s failed to start in %s: %s", slot.spec.name, self.root, exc)
+                log.warning("%s failed to start in %s: %s", slot.spec.name, self.site.root, exc)
                 if not await self._crashed(slot, f"failed to start: {exc}"):
                     return
                 continue
@@ -131,9 +127,9 @@ class ServerPool:
         """A started server; one that fails to start is stopped, leaving no orphan."""
         upstream = Upstream(
             slot.spec,
-            self.root,
+            self.site.root,
             supervisor=self.supervisor,
-            workspace_id=self.workspace_id,
+            workspace_id=self.site.workspace_id,
             memory_mb=self.settings.memory_mb,
             on_notification=self._on_notification,
         )
@@ -166,7 +162,7 @@ class ServerPool:
         slot.upstream = None
         if upstream.stopping or self.closed:
             return None
-        log.warning("%s exited with %s in %s; restarting", slot.spec.name, code, self.root)
+        log.warning("%s exited with %s in %s; restarting", slot.spec.name, code, self.site.root)
         await upstream.stop(grace=0.1)  # kill and reap what is left of it
         metrics.RESTARTS.labels(slot.spec.name).inc()
         if time.monotonic() - started >= self.settings.crash_window:
@@ -207,9 +203,9 @@ class ServerPool:
 
     async def _warm_up(self, upstream: Upstream, line: str) -> None:
         """A throwaway completion, so that the first real one finds jedi's caches full."""
-        uri = (self.root / WARM_URI_NAME).as_uri()
+        uri = (self.site.root / WARM_URI_NAME).as_uri()
         try:
-            await upstream.complete_once(uri, self.language, line, self.settings.start_timeout)
+            await upstream.complete_once(uri, self.site.language, line, self.settings.start_timeout)
         except Exception as exc:
             log.info("warming %s up failed: %s", upstream.spec.name, exc)
         finally:

@@ -25,6 +25,7 @@ from lsp.errors import LspError
 from lsp.merge import merge_capabilities
 from lsp.registry import ServerSpec
 from lsp.seed import CacheSeeds
+from lsp.site import Site
 from lsp.upstream import Upstream
 from server.collab import Rooms
 from server.supervisor import Supervisor
@@ -67,10 +68,9 @@ class Bridge:
         self.supervisor = supervisor
         self.seeds = seeds
         self._publish = publish
+        site = Site(workspace_id, language, root)
         self.servers = ServerPool(
-            workspace_id,
-            language,
-            root,
+            site,
             specs,
             settings=settings,
             supervisor=supervisor,
@@ -80,9 +80,7 @@ class Bridge:
             on_status=self._send_status,
         )
         self.shared = SharedDocuments(
-            workspace_id,
-            language,
-            root,
+            site,
             rooms=rooms,
             sync_wait=settings.sync_wait,
             upstreams=self.servers.upstreams,

@@ -24,7 +24,7 @@ from pydantic import Field
 
 from lsp.errors import INVALID_PARAMS, LspError, as_nexus_error
 from server.errors import NexusError
-from server.hub.events import Payload
+from server.hub.events import WorkspaceRef
 from server.models import Role
 
 if TYPE_CHECKING:
@@ -34,8 +34,7 @@ if TYPE_CHECKING:
     from server.hub import Hub, SocketSession
 
 
-class LspMessage(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
+class LspMessage(WorkspaceRef):
     method: str = Field(min_length=1, max_length=128)
     params: dict[str, Any] | None = None
     language: str | None = Field(None, min_length=1, max_length=32)

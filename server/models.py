@@ -60,6 +60,9 @@ class TokenInfo(Record):
     expires_at: datetime | None
     revoked_at: datetime | None
     last_used_at: datetime | None
+    # An API key's scope: the only workspace it may act in, and the highest role it acts with.
+    workspace: str | None = None
+    role: Role | None = None
 
 
 class AuditEntry(Record):

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from server.auth import AccessControl, Authenticator, LoginLimiter, OriginPolicy
+from server.auth import AccessControl, ApiKeyLimiter, Authenticator, LoginLimiter, OriginPolicy
 from server.bus import Bus, Envelope, create_bus, default_node_id
 from server.config import Settings
 from server.core import CommandRegistry, Commands, ConsciousnessCore, Feature
@@ -80,7 +80,12 @@ class NexusApp:
         self.watchers = watchers
         self.hub = hub
         self.access = AccessControl(stores.workspaces)
-        self.authenticator = Authenticator(stores.tokens, admin, settings.admin_token)
+        self.authenticator = Authenticator(
+            stores.tokens,
+            admin,
+            settings.admin_token,
+            ApiKeyLimiter(settings.api_key_requests_per_minute, settings.redis_url),
+        )
         self.origins = OriginPolicy(settings.allowed_origins, settings.public_url)
         self.login_limiter = LoginLimiter(settings.login_attempts_per_minute, settings.redis_url)
         self.registry = CommandRegistry()
@@ -127,6 +132,13 @@ class NexusApp:
         """A bus subscription for as long as the server runs (forwarders to sockets,
         reactions to other features' events)."""
         subscription = self.bus.subscribe(pattern, handler, name=name)
+        self._stack.callback(subscription.close)
+
+    def handle(
+        self, topic: str, responder: Callable[[Envelope], Awaitable[Any]], *, name: str
+    ) -> None:
+        """Answer bus requests on `topic` for as long as the server runs."""
+        subscription = self.bus.handle(topic, responder, name=name)
         self._stack.callback(subscription.close)
 
     def on_close(self, callback: Callable[[], Awaitable[Any]]) -> None:

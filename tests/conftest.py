@@ -20,6 +20,7 @@ import uvicorn
 from server.app import create_app
 from server.config import Settings
 from tests._backing import Postgres, Redis, free_port
+from tests._fake_llm import FakeLLM
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 _databases = itertools.count()
@@ -174,3 +175,12 @@ async def nexus(tmp_path: Path) -> AsyncIterator[RunningServer]:
     """A NEXUS server with embedded defaults (SQLite, in-process bus)."""
     async with serve(make_settings(tmp_path)) as running:
         yield running
+
+
+@pytest.fixture
+async def fake() -> AsyncIterator[FakeLLM]:
+    """A local server speaking Anthropic's and OpenAI's streaming wire formats."""
+    server = FakeLLM()
+    await server.start()
+    yield server
+    await server.stop()

@@ -10,6 +10,8 @@ where it freely heard "total break point online survey".
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from rapidfuzz import fuzz
 
@@ -39,19 +41,29 @@ NEAR_COMMANDS = 2
 NEAR_NUMBER_COMMAND = 70  # rapidfuzz ratio of what was heard's opening words to such a command's
 
 
-async def held(
-    transcriber: Transcriber,
-    audio: np.ndarray,
-    prompt: str,
-    heard: Hypothesis,
-    words: frozenset[str],
-) -> list[tuple[Hypothesis, str, bool]]:
+@dataclass(frozen=True)
+class Utterance:
+    """What a held decode starts from: the audio, what whisper heard in it freely (its
+    best hypothesis), and the vocabulary and prompt it was heard with."""
+
+    transcriber: Transcriber
+    audio: np.ndarray
+    heard: Hypothesis
+    vocab: Vocabulary
+    prompt: str
+
+
+async def held(utterance: Utterance, words: frozenset[str]) -> list[tuple[Hypothesis, str, bool]]:
     """Readings decoded with every token outside `words` suppressed, each with its
     normalized text and whether it is credible: nearly as likely as what whisper heard
     freely, and close to it in spelling ("thanks" is not "fix")."""
+    heard = utterance.heard
     said = " ".join(normalize(heard.text))
     found = []
-    for h in await transcriber.transcribe(audio, prompt, 3, within=words):
+    hypotheses = await utterance.transcriber.transcribe(
+        utterance.audio, utterance.prompt, 3, within=words
+    )
+    for h in hypotheses:
         text = " ".join(normalize(h.text))
         credible = (
             h.logprob >= heard.logprob - WITHIN_MARGIN and fuzz.ratio(said, text) >= WITHIN_SIMILAR
@@ -61,22 +73,18 @@ async def held(
 
 
 async def within_commands(
-    transcriber: Transcriber,
-    audio: np.ndarray,
-    candidates: list[Candidate],
-    heard: Hypothesis,
-    vocab: Vocabulary,
-    prompt: str,
+    utterance: Utterance, candidates: list[Candidate]
 ) -> tuple[list[Candidate], list[Candidate]]:
     """Decode again, held to the words of the argument-free commands. A hypothesis that
     says one of them exactly, nearly as likely as what whisper heard freely, wins.
     Otherwise the commands those hypotheses come near are returned, for rescoring."""
+    heard = utterance.heard
     said = " ".join(normalize(heard.text))
     near: dict[str, Candidate] = {}
-    for h, text, credible in await held(transcriber, audio, prompt, heard, command_words()):
+    for h, text, credible in await held(utterance, command_words()):
         # a near match is new evidence only if holding the words changed them
         near_ok = text != said and h.logprob >= heard.logprob
-        for c in parse(h.text, vocab):
+        for c in parse(h.text, utterance.vocab):
             if c.args or c.command == CHAT or c.score < NEAR_SCORE:
                 continue
             c.transcript = heard.text
@@ -103,22 +111,15 @@ def near_number_command(hypotheses: list[Hypothesis]) -> bool:
     return False
 
 
-async def within_numbers(
-    transcriber: Transcriber,
-    audio: np.ndarray,
-    candidates: list[Candidate],
-    heard: Hypothesis,
-    vocab: Vocabulary,
-    prompt: str,
-) -> list[Candidate]:
+async def within_numbers(utterance: Utterance, candidates: list[Candidate]) -> list[Candidate]:
     """Decode again, held to the words of the commands that take a number and the number
     words. A hypothesis that says one of them, with the number as all of its last words
     ("seven to five" is no number), nearly as likely as what was heard, wins."""
-    for h, _, credible in await held(transcriber, audio, prompt, heard, number_command_words()):
+    for h, _, credible in await held(utterance, number_command_words()):
         if not credible:
             continue
         words = normalize(h.text, keep_repeats=True)
-        for c in parse(h.text, vocab):
+        for c in parse(h.text, utterance.vocab):
             rule = RULE_BY_COMMAND.get(c.command)
             if rule is None or rule.kind != "number" or c.score < WITHIN_FUZZY:
                 continue
@@ -131,7 +132,7 @@ async def within_numbers(
                 or before in SOUNDALIKES
             ):
                 continue
-            c.transcript = heard.text
+            c.transcript = utterance.heard.text
             c.score = 1.0
             return [c, *(other for other in candidates if other.key != c.key)]
     return candidates

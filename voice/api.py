@@ -10,7 +10,7 @@ from fastapi import Query
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
-from server.api import Caller, Need, api_router, read_body
+from server.api import Caller, Error, Need, api_router, read_body
 from voice.audio import MAX_SECONDS, decode
 from voice.cursor import Cursor
 from voice.service import VoiceResult, VoiceService
@@ -39,7 +39,12 @@ class VoiceQuery(BaseModel):
     column: int | None = Field(None, ge=1, description="Cursor column, 1-based, UTF-16.")
 
 
-@router.post("/api/v1/voice/command", response_model=VoiceResult, openapi_extra=WAV_BODY)
+@router.post(
+    "/api/v1/voice/command",
+    response_model=VoiceResult,
+    openapi_extra=WAV_BODY,
+    responses={415: {"model": Error, "description": "The body is not audio this server reads"}},
+)
 async def voice_command(
     request: Request, query: Annotated[VoiceQuery, Query()], user: Caller, voice: Voice
 ) -> VoiceResult:

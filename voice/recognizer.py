@@ -74,15 +74,12 @@ async def recognize(
     )
     stage = "heard"
     near: list[Candidate] = []
+    utterance = _held.Utterance(transcriber, audio, hypotheses[0], vocab, prompt)
     if rescore and not _exact(candidates):
         stage = "held"
-        candidates, near = await _held.within_commands(
-            transcriber, audio, candidates, hypotheses[0], vocab, prompt
-        )
+        candidates, near = await _held.within_commands(utterance, candidates)
     if rescore and not _exact(candidates) and _held.near_number_command(hypotheses):
-        candidates = await _held.within_numbers(
-            transcriber, audio, candidates, hypotheses[0], vocab, prompt
-        )
+        candidates = await _held.within_numbers(utterance, candidates)
     if rescore and not _exact(candidates):
         stage = "rescored"
         candidates = await _rescore.rescore(transcriber, audio, candidates, hypotheses, vocab, near)

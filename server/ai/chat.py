@@ -15,7 +15,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from server.ai import metrics
@@ -45,6 +45,9 @@ __all__ = ["MAX_TOOL_ROUNDS", "ChatService", "Emit", "TurnResult"]
 log = logging.getLogger("nexus.ai")
 
 Broadcast = Callable[[str, str, dict[str, Any]], Awaitable[None]]
+# (workspace, question) → code from the workspace that may answer it, as prompt text with
+# `path:start-end` headers ("" when there is none); the index feature provides one.
+Retriever = Callable[["Workspace", str], Awaitable[str]]
 
 HISTORY_MESSAGES = 20
 
@@ -53,6 +56,11 @@ SYSTEM_PROMPT = (
     "and workspace. Answer concisely, in Markdown. To change code, call `edit_file`: it "
     "proposes the edit to the team, who accept or reject it. Use the other tools to read, "
     "list and search files and to look at git before you guess."
+)
+
+CITE_PROMPT = (
+    "When your answer relies on code shown above, cite where it is as `path:start-end` "
+    "(for example `src/app.py:12-30`)."
 )
 
 INTENT_PROMPTS = {
@@ -69,41 +77,41 @@ class _Running:
     task: asyncio.Task[TurnResult]
 
 
+@dataclass(frozen=True)
+class _Question:
+    """What was asked, by whom and where: all that answering it starts from."""
+
+    principal: Principal
+    workspace: Workspace
+    text: str
+    editor: EditorContext | None
+    intent: str
+    thread: str | None  # the thread it continues; None for a new one
+
+
+@dataclass(eq=False)
 class ChatService:
     """The shared chat. Reads files for the editor context, runs tools as commands
     through the core (with the asker's role), and audits redactions."""
 
-    def __init__(
-        self,
-        gateway: Gateway,
-        router: Router,
-        threads: ThreadStore,
-        proposals: Proposals,
-        learning: Learning,
-        preferences: Preferences,
-        broadcast: Broadcast,
-        *,
-        files: WorkspaceFiles,
-        core: ConsciousnessCore,
-        access: AccessControl,
-        audit: AuditLog,
-        settings: Settings,
-    ) -> None:
-        self.gateway = gateway
-        self.router = router
-        self.threads = threads
-        self.proposals = proposals
-        self.learning = learning
-        self.preferences = preferences
-        self.broadcast = broadcast
-        self.files = files
-        self.core = core
-        self.access = access
-        self.audit = audit
-        self.settings = settings
-        self.running: dict[str, _Running] = {}  # answer id → its task
-        # Built on first use (the registry is complete by then); schemas cost milliseconds.
-        self._tools: tuple[list[ToolSpec], dict[str, str]] | None = None
+    gateway: Gateway
+    router: Router
+    threads: ThreadStore
+    proposals: Proposals
+    learning: Learning
+    preferences: Preferences
+    broadcast: Broadcast
+    _: KW_ONLY
+    files: WorkspaceFiles
+    core: ConsciousnessCore
+    access: AccessControl
+    audit: AuditLog
+    settings: Settings
+    retrieve: Retriever | None = None
+    running: dict[str, _Running] = field(default_factory=dict, init=False)  # by answer id
+    # Built on first use and again when the registry changes (an extension's command came
+    # or went); schemas cost milliseconds. (registry version, specs, tool name → id)
+    _tools: tuple[int, list[ToolSpec], dict[str, str]] | None = field(default=None, init=False)
 
     async def start(
         self,
@@ -121,9 +129,9 @@ class ChatService:
         if thread is not None and not await self.threads.exists(workspace.id, thread):
             raise NotFound(f"no chat thread {thread!r} in this workspace")
         result = TurnResult(thread=thread or uuid.uuid4().hex, id=uuid.uuid4().hex)
+        question = _Question(principal, workspace, text, editor, intent, thread)
         task = asyncio.create_task(
-            self._answer(principal, workspace, text, editor, intent, result, listener, thread),
-            name=f"chat:{result.id}",
+            self._answer(question, result, listener), name=f"chat:{result.id}"
         )
         self.running[result.id] = _Running(workspace.id, task)
         task.add_done_callback(lambda _t: self.running.pop(result.id, None))
@@ -147,28 +155,19 @@ class ChatService:
         await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _answer(
-        self,
-        principal: Principal,
-        workspace: Workspace,
-        text: str,
-        editor: EditorContext | None,
-        intent: str,
-        result: TurnResult,
-        listener: Emit | None,
-        known_thread: str | None,
+        self, question: _Question, result: TurnResult, listener: Emit | None
     ) -> TurnResult:
-        emit = self._emitter(workspace.id, result.thread, listener)
-        saving = await self._post_question(principal, workspace, text, result, emit)
-        redactor = Redactor(enabled=await self.preferences.redact(workspace.id))
+        workspace_id = question.workspace.id
+        emit = self._emitter(workspace_id, result.thread, listener)
+        saving = await self._post_question(question, result, emit)
+        redactor = Redactor(enabled=await self.preferences.redact(workspace_id))
         try:
             if not self.router.configured:
                 result.text = self.router.not_configured_message()
                 result.error = {"code": "no_provider", "message": result.text}
                 await emit("chat:delta", {"id": result.id, "text": result.text})
             else:
-                await self._converse(
-                    principal, workspace, text, editor, intent, known_thread, redactor, result, emit
-                )
+                await self._converse(question, redactor, result, emit)
         except asyncio.CancelledError:
             result.cancelled = True
         except NexusError as exc:
@@ -177,7 +176,7 @@ class ChatService:
             log.exception("chat answer failed")
             result.error = {"code": "internal", "message": "the answer failed; see the log"}
         finally:
-            await self._finish(principal, workspace, redactor, result, saving, emit)
+            await self._finish(question, redactor, result, saving, emit)
         return result
 
     def _emitter(self, workspace_id: str, thread: str, listener: Emit | None) -> Emit:
@@ -193,14 +192,14 @@ class ChatService:
         return emit
 
     async def _post_question(
-        self, principal: Principal, workspace: Workspace, text: str, result: TurnResult, emit: Emit
+        self, question: _Question, result: TurnResult, emit: Emit
     ) -> asyncio.Task[None]:
         """Show the question to everyone; it is saved meanwhile (the task returned)."""
-        user = principal.user
+        user, text = question.principal.user, question.text
         question_id = uuid.uuid4().hex
         saving = asyncio.create_task(
             self.threads.add(
-                workspace.id,
+                question.workspace.id,
                 result.thread,
                 question_id,
                 role="user",
@@ -216,22 +215,14 @@ class ChatService:
         return saving
 
     async def _converse(
-        self,
-        principal: Principal,
-        workspace: Workspace,
-        text: str,
-        editor: EditorContext | None,
-        intent: str,
-        known_thread: str | None,
-        redactor: Redactor,
-        result: TurnResult,
-        emit: Emit,
+        self, question: _Question, redactor: Redactor, result: TurnResult, emit: Emit
     ) -> None:
         """Set up the conversation (system prompt with the editor context, the thread so
         far, the question, the tools) and run it."""
-        system = await self._system_prompt(workspace, editor, redactor)
-        turns = await self._history(workspace.id, known_thread, redactor)
-        turns.append(Turn("user", redactor.text(INTENT_PROMPTS.get(intent, "") + text)))
+        principal, workspace, intent = question.principal, question.workspace, question.intent
+        system = await self._system_prompt(workspace, question, redactor)
+        turns = await self._history(workspace.id, question.thread, redactor)
+        turns.append(Turn("user", redactor.text(INTENT_PROMPTS.get(intent, "") + question.text)))
         specs, names = self._tool_specs()
         runner = ToolRunner(
             self.core, self.access, principal, workspace, self.proposals, redactor, names=names
@@ -251,11 +242,26 @@ class ChatService:
         await conversation.run(system, turns, specs, self.settings.ai_max_output_tokens)
 
     async def _system_prompt(
-        self, workspace: Workspace, editor: EditorContext | None, redactor: Redactor
+        self, workspace: Workspace, question: _Question, redactor: Redactor
     ) -> str:
         budget = self.settings.ai_context_tokens
-        context = await build_context(self.files, budget, workspace, editor, redactor)
-        return SYSTEM_PROMPT + (f"\n\nEditor context:\n{context}" if context else "")
+        context = await build_context(self.files, budget, workspace, question.editor, redactor)
+        prompt = SYSTEM_PROMPT + (f"\n\nEditor context:\n{context}" if context else "")
+        code = await self._retrieved(workspace, question.text)
+        if code:
+            prompt += f"\n\n{redactor.text(code)}\n\n{CITE_PROMPT}"
+        return prompt
+
+    async def _retrieved(self, workspace: Workspace, text: str) -> str:
+        """Code elsewhere in the workspace that the question may be about; an index that
+        is down or still empty costs the answer nothing but this part."""
+        if self.retrieve is None or not text.strip():
+            return ""
+        try:
+            return await self.retrieve(workspace, text)
+        except NexusError as exc:
+            log.info("no code from the index for this question: %s", exc.message)
+            return ""
 
     async def _history(
         self, workspace_id: str, thread: str | None, redactor: Redactor
@@ -270,14 +276,14 @@ class ChatService:
         ]
 
     def _tool_specs(self) -> tuple[list[ToolSpec], dict[str, str]]:
-        if self._tools is None:
-            self._tools = tool_specs(self.core.registry)
-        return self._tools
+        registry = self.core.registry
+        if self._tools is None or self._tools[0] != registry.version:
+            self._tools = (registry.version, *tool_specs(registry))
+        return self._tools[1], self._tools[2]
 
     async def _finish(
         self,
-        principal: Principal,
-        workspace: Workspace,
+        question: _Question,
         redactor: Redactor,
         result: TurnResult,
         saving: asyncio.Task[None],
@@ -302,7 +308,7 @@ class ChatService:
         try:
             await saving
             await self.threads.add(
-                workspace.id,
+                question.workspace.id,
                 result.thread,
                 result.id,
                 role="assistant",
@@ -314,9 +320,9 @@ class ChatService:
             if redactor.total:
                 await self.audit.record(
                     "ai:redaction",
-                    user=principal.user,
+                    user=question.principal.user,
                     source="ai",
-                    workspace_id=workspace.id,
+                    workspace_id=question.workspace.id,
                     detail={"found": dict(redactor.found), "answer": result.id},
                 )
         except Exception:

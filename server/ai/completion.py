@@ -52,18 +52,18 @@ def _strip_fences(text: str) -> str:
     return text
 
 
+@dataclass(eq=False)
 class Completions:
-    def __init__(
-        self, gateway: Gateway, router: Router, learning: Learning, settings: Settings
-    ) -> None:
-        self.gateway = gateway
-        self.router = router
-        self.learning = learning
-        self.settings = settings
-        self._inflight: dict[tuple[str, str, str], _InFlight] = {}
-        # (path, prefix, suffix) → (text, suggestion id)
-        self._cache: OrderedDict[tuple[str, str, str], tuple[str, str | None]] = OrderedDict()
-        self._last_shown: dict[tuple[str, str, str], str] = {}
+    gateway: Gateway
+    router: Router
+    learning: Learning
+    settings: Settings
+    _inflight: dict[tuple[str, str, str], _InFlight] = field(default_factory=dict, init=False)
+    # (path, prefix, suffix) → (text, suggestion id)
+    _cache: OrderedDict[tuple[str, str, str], tuple[str, str | None]] = field(
+        default_factory=OrderedDict, init=False
+    )
+    _last_shown: dict[tuple[str, str, str], str] = field(default_factory=dict, init=False)
 
     async def request(
         self,

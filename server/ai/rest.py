@@ -24,7 +24,7 @@ from server.ai.accounting import UsageSummary
 from server.ai.commands import ChatArgs
 from server.ai.service import AiService
 from server.ai.threads import ChatMessage, ThreadInfo
-from server.api import Caller, Need, Platform, api_router
+from server.api import Caller, InWorkspace, Need, api_router
 from server.models import Role
 
 router = api_router("ai")
@@ -35,7 +35,19 @@ BASE = "/api/v1/workspaces/{workspace_id}"
 SSE_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "The answer as server-sent events: message, delta, reset, tool, done",
-        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        # Before OpenAPI 3.2 (`itemSchema`), an event stream's `schema` describes one event.
+        "content": {
+            "text/event-stream": {
+                "schema": {
+                    "type": "object",
+                    "required": ["event", "data"],
+                    "properties": {
+                        "event": {"type": "string"},
+                        "data": {"type": "string", "contentMediaType": "application/json"},
+                    },
+                }
+            }
+        },
     }
 }
 
@@ -50,11 +62,9 @@ def _sse(event: str, payload: dict[str, Any]) -> bytes:
 
 
 @router.post(f"{BASE}/chat", response_class=StreamingResponse, responses=SSE_RESPONSE)
-async def chat(
-    workspace_id: str, body: ChatArgs, user: Caller, nexus: Platform, ai: Ai
-) -> StreamingResponse:
+async def chat(body: ChatArgs, call: InWorkspace, ai: Ai) -> StreamingResponse:
     """Ask the workspace chat; the answer streams back as server-sent events (editor)."""
-    access = await nexus.access.require(user, workspace_id, Role.editor)
+    access = await call.access(Role.editor)
     queue: asyncio.Queue[tuple[str, dict[str, Any]] | None] = asyncio.Queue()
 
     async def listener(event: str, payload: dict[str, Any]) -> None:
@@ -63,7 +73,7 @@ async def chat(
             queue.put_nowait(None)
 
     turn = await ai.chat.start(
-        user,
+        call.user,
         access.workspace,
         body.text,
         thread=body.thread,
@@ -89,31 +99,25 @@ async def chat(
 
 
 @router.get(f"{BASE}/chat/threads", response_model=list[ThreadInfo])
-async def threads(workspace_id: str, user: Caller, nexus: Platform, ai: Ai) -> list[ThreadInfo]:
+async def threads(call: InWorkspace, ai: Ai) -> list[ThreadInfo]:
     """The workspace's chat threads, most recent first (viewer)."""
-    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    access = await call.access(Role.viewer)
     return await ai.threads.threads(access.workspace.id)
 
 
 @router.get(f"{BASE}/chat/threads/{{thread_id}}", response_model=list[ChatMessage])
-async def history(
-    workspace_id: str, thread_id: str, user: Caller, nexus: Platform, ai: Ai
-) -> list[ChatMessage]:
+async def history(thread_id: str, call: InWorkspace, ai: Ai) -> list[ChatMessage]:
     """One thread's messages, oldest first (viewer)."""
-    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    access = await call.access(Role.viewer)
     return await ai.threads.history(access.workspace.id, thread_id)
 
 
 @router.get(f"{BASE}/ai/usage", response_model=UsageSummary)
 async def workspace_usage(
-    workspace_id: str,
-    query: Annotated[UsageQuery, Query()],
-    user: Caller,
-    nexus: Platform,
-    ai: Ai,
+    query: Annotated[UsageQuery, Query()], call: InWorkspace, ai: Ai
 ) -> UsageSummary:
     """Tokens and cost of the workspace over the last `days` days (viewer)."""
-    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    access = await call.access(Role.viewer)
     return await ai.ledger.summary(workspace_id=access.workspace.id, days=query.days)
 
 

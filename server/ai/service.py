@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.ai.accounting import Ledger
-from server.ai.chat import Broadcast, ChatService
+from server.ai.chat import Broadcast, ChatService, Retriever
 from server.ai.completion import Completions
 from server.ai.gateway import Gateway
 from server.ai.learning import Learning
@@ -48,6 +48,7 @@ class AiService:
         access: AccessControl,
         audit: AuditLog,
         broadcast: Broadcast,
+        retrieve: Retriever | None = None,
     ) -> None:
         self.settings = settings
         self.providers = build_providers(settings)
@@ -71,6 +72,7 @@ class AiService:
             access=access,
             audit=audit,
             settings=settings,
+            retrieve=retrieve,
         )
         self.completions = Completions(self.gateway, self.router, self.learning, settings)
 

@@ -20,7 +20,7 @@ from pydantic import Field
 
 from server.ai.context import EditorContext
 from server.errors import Forbidden
-from server.hub.events import Payload
+from server.hub.events import DocumentRef, WorkspaceRef
 from server.models import Role
 
 if TYPE_CHECKING:
@@ -33,33 +33,22 @@ if TYPE_CHECKING:
 MAX_TEXT = 100_000
 
 
-class ChatSend(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
+class ChatSend(WorkspaceRef):
     text: str = Field(min_length=1, max_length=MAX_TEXT)
     thread: str | None = Field(None, min_length=1, max_length=32)
     context: EditorContext | None = None
 
 
-class ChatCancel(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
+class AnswerRef(WorkspaceRef):  # a chat answer or a completion, by its id
     id: str = Field(min_length=1, max_length=64)
 
 
-class CompletionRequest(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
-    path: str = Field(min_length=1, max_length=1024)
+class CompletionRequest(DocumentRef):
     prefix: str = Field(max_length=1_000_000)
     suffix: str = Field("", max_length=1_000_000)
 
 
-class CompletionCancel(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
-    path: str = Field(min_length=1, max_length=1024)
-
-
-class CompletionFeedback(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
-    id: str = Field(min_length=1, max_length=64)
+class CompletionFeedback(AnswerRef):
     outcome: Literal["accepted", "rejected", "ignored"]
 
 
@@ -80,9 +69,9 @@ class SocketAi:
         self.preferences = preferences
         self.access = access
         hub.on("chat:send", ChatSend)(self.send)
-        hub.on("chat:cancel", ChatCancel)(self.cancel)
+        hub.on("chat:cancel", AnswerRef)(self.cancel)
         hub.on("completion:request", CompletionRequest)(self.complete)
-        hub.on("completion:cancel", CompletionCancel)(self.cancel_completion)
+        hub.on("completion:cancel", DocumentRef)(self.cancel_completion)
         hub.on("completion:feedback", CompletionFeedback)(self.feedback)
         hub.on_disconnect(self.disconnected)
 
@@ -102,7 +91,7 @@ class SocketAi:
         )
         return {"thread": result.thread, "id": result.id}
 
-    async def cancel(self, sid: str, session: SocketSession, payload: ChatCancel) -> dict[str, Any]:
+    async def cancel(self, sid: str, session: SocketSession, payload: AnswerRef) -> dict[str, Any]:
         await self._editor(session, payload.workspace)
         return {"cancelled": self.chat.cancel(payload.workspace, payload.id)}
 
@@ -119,7 +108,7 @@ class SocketAi:
         )
 
     async def cancel_completion(
-        self, sid: str, session: SocketSession, payload: CompletionCancel
+        self, sid: str, session: SocketSession, payload: DocumentRef
     ) -> dict[str, bool]:
         return {"cancelled": self.completions.cancel((sid, payload.workspace, payload.path))}
 

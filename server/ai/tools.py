@@ -73,8 +73,8 @@ def _inline_refs(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def tool_specs(registry: CommandRegistry) -> tuple[list[ToolSpec], dict[str, str]]:
-    """The tools offered to models (those of TOOL_COMMANDS that `registry` has), and
-    tool name → command id."""
+    """The tools offered to models (those of TOOL_COMMANDS that `registry` has, and
+    commands registered as tools, such as an extension's), and tool name → command id."""
     specs = [
         ToolSpec(
             EDIT_TOOL,
@@ -85,9 +85,9 @@ def tool_specs(registry: CommandRegistry) -> tuple[list[ToolSpec], dict[str, str
         )
     ]
     names = {}
-    for command_id in TOOL_COMMANDS:
-        if command_id not in registry:
-            continue
+    offered = [c for c in TOOL_COMMANDS if c in registry]
+    offered += [command.id for command in registry if command.tool and command.id not in offered]
+    for command_id in offered:
         command = registry.get(command_id)
         name = tool_name(command_id)
         names[name] = command_id

@@ -1,7 +1,16 @@
 """The REST API's shared parts: FastAPI routers with NEXUS's error shape, and the
-dependencies handlers ask for (caller, platform, a feature's object)."""
+dependencies handlers ask for (caller, platform, a feature's object, the whole call)."""
 
-from server.api.deps import Caller, Need, Platform, RequestId, require
+from server.api.deps import (
+    Call,
+    Caller,
+    InWorkspace,
+    Need,
+    Platform,
+    RequestId,
+    RestCall,
+    WorkspaceCall,
+)
 from server.api.routing import (
     ERROR_RESPONSES,
     Error,
@@ -13,14 +22,17 @@ from server.api.routing import (
 
 __all__ = [
     "ERROR_RESPONSES",
+    "Call",
     "Caller",
     "Error",
+    "InWorkspace",
     "Need",
     "Platform",
     "RequestId",
+    "RestCall",
+    "WorkspaceCall",
     "api_router",
     "error_response",
     "http_error",
     "read_body",
-    "require",
 ]

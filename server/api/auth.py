@@ -8,11 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
 
 from server import metrics
-from server.api.deps import Caller, Platform, RequestId
+from server.api.deps import Call, Caller, Platform
 from server.api.routing import api_router
 from server.auth import AccessControl, hash_password, verify_password
-from server.errors import Unauthorized
-from server.models import TokenInfo, User
+from server.errors import Forbidden, Unauthorized
+from server.models import Role, TokenInfo, User
 
 router = api_router("auth")
 
@@ -43,6 +43,10 @@ class LoginResult(BaseModel):
 class CreateToken(Strict):
     name: str = Field(min_length=1, max_length=128)
     expires_in_days: int | None = Field(90, ge=1, le=3650)
+    workspace: str | None = Field(
+        None, min_length=1, max_length=32, description="The only workspace the key may act in."
+    )
+    role: Role | None = Field(None, description="The highest role the key acts with.")
 
 
 class NewToken(BaseModel):
@@ -51,21 +55,13 @@ class NewToken(BaseModel):
 
 
 @router.post("/api/v1/users", response_model=User, status_code=201)
-async def create_user(
-    body: CreateUser, user: Caller, nexus: Platform, request_id: RequestId
-) -> User:
+async def create_user(body: CreateUser, call: Call) -> User:
     """Create a user (admin only)."""
-    AccessControl.require_admin(user)
-    created = await nexus.users.create(
+    AccessControl.require_admin(call.user)
+    created = await call.nexus.users.create(
         body.username, await hash_password(body.password), is_admin=body.is_admin
     )
-    await nexus.audit.record(
-        "user.create",
-        user=user.user,
-        source="rest",
-        detail={"username": body.username},
-        request_id=request_id,
-    )
+    await call.audit("user.create", detail={"username": body.username})
     return created
 
 
@@ -116,19 +112,23 @@ async def list_tokens(user: Caller, nexus: Platform) -> list[TokenInfo]:
 
 
 @router.post("/api/v1/auth/tokens", response_model=NewToken, status_code=201)
-async def create_token(
-    body: CreateToken, user: Caller, nexus: Platform, request_id: RequestId
-) -> NewToken:
-    """Create a named API key for automation."""
+async def create_token(body: CreateToken, call: Call) -> NewToken:
+    """Create a named API key for automation, optionally scoped to one workspace and
+    capped at a role. The creator needs that role there; a scoped key creates only keys
+    within its own scope (its workspace and role are the defaults)."""
+    user = call.user
+    workspace = body.workspace or user.workspace
+    role = body.role or user.role
+    if workspace is not None:
+        await call.nexus.access.require(user, workspace, role or Role.viewer)
+    elif role is not None and user.cap(role) != role:
+        raise Forbidden(f"this key is limited to the {user.cap(role).value} role")
     ttl = timedelta(days=body.expires_in_days) if body.expires_in_days else None
-    token, info = await nexus.tokens.issue(user.user.id, kind="api_key", ttl=ttl, name=body.name)
-    await nexus.audit.record(
-        "token.create",
-        user=user.user,
-        source="rest",
-        detail={"name": body.name},
-        request_id=request_id,
+    token, info = await call.nexus.tokens.issue(
+        user.user.id, kind="api_key", ttl=ttl, name=body.name, workspace=workspace, role=role
     )
+    scope = {"workspace": workspace, "role": role.value if role else None}
+    await call.audit("token.create", workspace_id=workspace, detail={"name": body.name, **scope})
     return NewToken(token=token, info=info)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.websockets import WebSocket
 
 from server.auth import Principal, WorkspaceAccess
-from server.errors import Forbidden, NexusError, NotFound, Unauthorized
+from server.errors import Forbidden, NexusError, NotFound, RateLimited, Unauthorized
 from server.models import Role
 from server.platform import NexusApp
 
@@ -22,6 +22,7 @@ _CLOSE_CODES: dict[type[NexusError], int] = {
     Unauthorized: CLOSE_UNAUTHORIZED,
     Forbidden: CLOSE_FORBIDDEN,
     NotFound: CLOSE_NOT_FOUND,
+    RateLimited: CLOSE_TRY_AGAIN,  # an API key over its limit
 }
 
 

@@ -4,11 +4,12 @@ from server.auth.access import AccessControl, MembershipChanged, WorkspaceAccess
 from server.auth.origins import OriginPolicy
 from server.auth.passwords import hash_password, verify_password
 from server.auth.principal import Authenticator, Principal, bearer_token
-from server.auth.ratelimit import LoginLimiter
+from server.auth.ratelimit import ApiKeyLimiter, LoginLimiter
 from server.models import Role
 
 __all__ = [
     "AccessControl",
+    "ApiKeyLimiter",
     "Authenticator",
     "LoginLimiter",
     "MembershipChanged",

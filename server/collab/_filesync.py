@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from server.collab.disk import WriteBack, read_text
-from server.collab.owners import LEASE_SECONDS, FileOwners
 from server.collab.room import Room
 from server.collab.store import DocumentStore, StoredDocument
 from server.collab.text import merge3
 from server.errors import NexusError
 from server.folders.fileio import write_atomic
+from server.leases import LEASE_SECONDS, Leases
 
 log = logging.getLogger("nexus.collab")
 
@@ -46,7 +46,7 @@ class OpenDocument:
 
 
 class FileSync:
-    def __init__(self, store: DocumentStore, owners: FileOwners, max_file_bytes: int) -> None:
+    def __init__(self, store: DocumentStore, owners: Leases, max_file_bytes: int) -> None:
         self.store = store
         self.owners = owners
         self.max_file_bytes = max_file_bytes

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from starlette.routing import WebSocketRoute
 
-from server.collab.owners import create_file_owners
 from server.collab.rooms import Rooms
 from server.collab.socketio import SocketDocuments
 from server.collab.store import DocumentStore
 from server.collab.websocket import yjs_endpoint
 from server.core import Feature
+from server.leases import create_leases
 from server.platform import NexusApp
 
 
@@ -25,7 +25,7 @@ async def setup(app: NexusApp) -> None:
         max_rooms=settings.collab_max_documents,
         grace_seconds=settings.collab_grace_seconds,
         max_file_bytes=settings.collab_max_file_bytes,
-        owners=create_file_owners(settings.redis_url, app.node_id),
+        owners=create_leases(settings.redis_url, app.node_id, "nexus:collab:owner"),
     )
     await rooms.start()
     app.on_close(rooms.close)

@@ -16,12 +16,13 @@ from server import metrics
 from server.bus import Bus, Envelope, Event, OverflowPolicy, Subscription
 from server.collab._filesync import FileSync, OpenDocument
 from server.collab._writer import UpdateWriter
+from server.collab.announce import Announcer
 from server.collab.disk import WriteBack
-from server.collab.owners import FileOwners
 from server.collab.room import DocumentChanged, Room, RoomKey
 from server.collab.store import DocumentStore
 from server.errors import NexusError
 from server.folders.watcher import RawChanges, WorkspaceWatchers
+from server.leases import Leases
 
 log = logging.getLogger("nexus.collab")
 
@@ -55,10 +56,10 @@ class Rooms:
         max_rooms: int,
         grace_seconds: float,
         max_file_bytes: int,
-        owners: FileOwners | None = None,
+        owners: Leases | None = None,
     ) -> None:
         self.store = store
-        self.owners = owners or FileOwners()
+        self.owners = owners or Leases()
         self.bus = bus
         self.watchers = watchers
         self.node_id = node_id
@@ -67,6 +68,7 @@ class Rooms:
         self.max_file_bytes = max_file_bytes
         self.writer = UpdateWriter(store)
         self.sync = FileSync(store, self.owners, max_file_bytes)
+        self.announcer = Announcer(bus)
         self._open: dict[RoomKey, OpenDocument] = {}
         self._by_id: dict[int, OpenDocument] = {}
         self._loading: dict[RoomKey, asyncio.Lock] = defaultdict(asyncio.Lock)
@@ -89,6 +91,7 @@ class Rooms:
             self._subscription.close()
         for document in list(self._open.values()):
             await self._unload(document, force=True)
+        await self.announcer.close()
         await self.writer.close()
         await self.owners.close()
         self.store.close()
@@ -152,7 +155,7 @@ class Rooms:
             room=room,
             path=path,
             workspace_root=workspace_root,
-            writeback=WriteBack(lambda: self.sync.save(document)),
+            writeback=WriteBack(lambda: self._save(document)),
             disk_text=stored.disk_text,
             owner=owner,
         )
@@ -276,9 +279,17 @@ class Rooms:
         if document is None or document.room is not room:
             return
         document.writeback.changed()
+        if document.owner:
+            self.announcer.edited(room)
         document.appended += 1
         if document.appended % COMPACT_EVERY == 0 and not document.compacting:
             document.compact_task = asyncio.create_task(self._compact(document))
+
+    async def _save(self, document: OpenDocument) -> None:
+        before = document.disk_text
+        await self.sync.save(document)
+        if document.disk_text != before:
+            self.announcer.written(document.room)
 
     async def _files_changed(self, workspace_id: str, root: Path, changes: RawChanges) -> None:
         """Merge changes other programs made to open documents' files."""

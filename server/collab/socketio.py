@@ -16,25 +16,18 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
-
 from server.collab._protocol import ProtocolError
 from server.collab.peer import Peer
 from server.collab.room import Room, RoomKey
 from server.errors import NexusError
 from server.folders.paths import resolve_in_workspace
-from server.hub.events import Payload
+from server.hub.events import DocumentRef
 from server.models import Role
 
 if TYPE_CHECKING:
     from server.auth import AccessControl
     from server.collab.rooms import Rooms
     from server.hub import Hub, SocketSession
-
-
-class DocumentRef(Payload):
-    workspace: str = Field(min_length=1, max_length=64)
-    path: str = Field(min_length=1, max_length=1024)
 
 
 class DocumentMessage(DocumentRef):

@@ -6,6 +6,7 @@ from server.core.commands import (
     CommandInfo,
     CommandRegistry,
     NoArgs,
+    PathArgs,
     describe_validation_error,
 )
 from server.core.dispatch import CommandExecuted, CommandIntent, ConsciousnessCore, Intent
@@ -23,6 +24,7 @@ __all__ = [
     "Feature",
     "Intent",
     "NoArgs",
+    "PathArgs",
     "describe_validation_error",
     "load_features",
     "order_features",

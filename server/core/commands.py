@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from server.errors import InvalidInput, NotFound
 from server.models import Role
@@ -31,6 +31,13 @@ F = TypeVar("F")
 
 class NoArgs(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+# The arguments of a command on one file or folder of the workspace (no docstring: it
+# would become the schema's description, which clients see).
+class PathArgs(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    path: str = Field(min_length=1, max_length=1024)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,26 @@ class CommandInfo(BaseModel):
     args_schema: dict[str, Any]
 
 
+def _has_lone_surrogate(args: Any) -> bool:
+    """JSON can escape half a surrogate pair; fields typed `str` refuse it in JSON, but
+    arguments arrive parsed, and such text would fail at its first encode (a 500)."""
+    pending = [args]
+    while pending:
+        value = pending.pop()
+        if isinstance(value, str):
+            if not value.isascii():
+                try:
+                    value.encode()
+                except UnicodeEncodeError:
+                    return True
+        elif isinstance(value, dict):
+            pending.extend(value.keys())
+            pending.extend(value.values())
+        elif isinstance(value, list | tuple):
+            pending.extend(value)
+    return False
+
+
 @dataclass(frozen=True, slots=True)
 class Command:
     id: str
@@ -70,8 +97,11 @@ class Command:
     args_model: type[BaseModel]
     handler: CommandHandler
     feature: Any = None
+    tool: bool = False  # offered to models as a tool (besides the built-in tool list)
 
     def parse_args(self, args: Any) -> BaseModel:
+        if _has_lone_surrogate(args):
+            raise InvalidInput(f"bad arguments for {self.id}: text must be valid Unicode")
         try:
             return self.args_model.model_validate(args if args is not None else {})
         except ValidationError as exc:
@@ -102,6 +132,7 @@ def describe_validation_error(exc: ValidationError) -> str:
 class CommandRegistry:
     def __init__(self) -> None:
         self._commands: dict[str, Command] = {}
+        self.version = 0  # bumped on every change, for what is built from the list
 
     def add(
         self,
@@ -111,10 +142,18 @@ class CommandRegistry:
         title: str,
         role: Role,
         feature: Any = None,
+        args_model: type[BaseModel] | None = None,
+        description: str | None = None,
+        tool: bool = False,
     ) -> Command:
+        """Register a command; `args_model` and `description` default to the handler's
+        second parameter's annotation and its docstring (commands made at run time, such
+        as an extension's, pass them). `tool`: offered to models as a tool."""
         if command_id in self._commands:
             raise ValueError(f"command {command_id!r} is already registered")
-        args_model = _args_model(handler)
+        args_model = args_model or _args_model(handler)
+        if description is None:
+            description = inspect.getdoc(handler) or ""
         call = handler
         if len(inspect.signature(handler).parameters) < 2:
 
@@ -124,13 +163,24 @@ class CommandRegistry:
         command = Command(
             id=command_id,
             title=title,
-            description=inspect.getdoc(handler) or "",
+            description=description,
             role=role,
             args_model=args_model,
             handler=call,
             feature=feature,
+            tool=tool,
         )
         self._commands[command_id] = command
+        self.version += 1
+        return command
+
+    def remove(self, command_id: str) -> Command:
+        """Take a command out (an extension deleted or changed); `NotFound` if absent."""
+        try:
+            command = self._commands.pop(command_id)
+        except KeyError:
+            raise NotFound(f"unknown command {command_id!r}") from None
+        self.version += 1
         return command
 
     def get(self, command_id: str) -> Command:

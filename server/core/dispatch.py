@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -52,14 +53,12 @@ class CommandExecuted(Event):
 Intent = CommandIntent  # chat, voice and completion intents join this union
 
 
+@dataclass(eq=False)
 class ConsciousnessCore:
-    def __init__(
-        self, registry: CommandRegistry, access: AccessControl, audit: AuditLog, bus: Bus
-    ) -> None:
-        self.registry = registry
-        self.access = access
-        self.audit = audit
-        self.bus = bus
+    registry: CommandRegistry
+    access: AccessControl
+    audit: AuditLog
+    bus: Bus
 
     async def dispatch(
         self, principal: Principal, intent: Intent, *, source: str, request_id: str | None = None

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.core import CommandContext, Commands
+from server.core.commands import CommandHandler
 from server.debug.session import DebugState, Variable
 from server.errors import InvalidInput
 from server.folders.paths import resolve_in_workspace
@@ -91,28 +92,30 @@ async def debug_stop(ctx: CommandContext[Debugger]) -> DebugState:
     return await ctx.feature.sessions.stop(ctx.workspace_id)
 
 
-@commands.command("debug.continue", title="Continue", role=Role.editor)
-async def debug_continue(ctx: CommandContext[Debugger]) -> DebugState:
-    """Resume until the next breakpoint or the end."""
-    return await ctx.feature.sessions.resume(ctx.workspace_id, "continue")
+def _resuming(action: str, description: str) -> CommandHandler:
+    """A command that resumes the paused program with a debug adapter `action`."""
+
+    async def resume(ctx: CommandContext[Debugger]) -> DebugState:
+        return await ctx.feature.sessions.resume(ctx.workspace_id, action)
+
+    resume.__doc__ = description
+    return resume
 
 
-@commands.command("debug.stepOver", title="Step over", role=Role.editor)
-async def debug_step_over(ctx: CommandContext[Debugger]) -> DebugState:
-    """Run the current line and pause at the next one."""
-    return await ctx.feature.sessions.resume(ctx.workspace_id, "next")
+# id → (title, the debug adapter's request, what the command does)
+_RESUMING: dict[str, tuple[str, str, str]] = {
+    "debug.continue": ("Continue", "continue", "Resume until the next breakpoint or the end."),
+    "debug.stepOver": ("Step over", "next", "Run the current line and pause at the next one."),
+    "debug.stepInto": ("Step into", "stepIn", "Pause inside the function the current line calls."),
+    "debug.stepOut": (
+        "Step out",
+        "stepOut",
+        "Run to the end of the current function and pause in its caller.",
+    ),
+}
 
-
-@commands.command("debug.stepInto", title="Step into", role=Role.editor)
-async def debug_step_into(ctx: CommandContext[Debugger]) -> DebugState:
-    """Pause inside the function the current line calls."""
-    return await ctx.feature.sessions.resume(ctx.workspace_id, "stepIn")
-
-
-@commands.command("debug.stepOut", title="Step out", role=Role.editor)
-async def debug_step_out(ctx: CommandContext[Debugger]) -> DebugState:
-    """Run to the end of the current function and pause in its caller."""
-    return await ctx.feature.sessions.resume(ctx.workspace_id, "stepOut")
+for _id, (_title, _action, _description) in _RESUMING.items():
+    commands.command(_id, title=_title, role=Role.editor)(_resuming(_action, _description))
 
 
 @commands.command("debug.toggleBreakpoint", title="Toggle breakpoint", role=Role.editor)

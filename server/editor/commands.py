@@ -12,18 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.core import CommandContext, CommandRegistry, Commands
+from server.core import CommandContext, CommandRegistry, Commands, PathArgs
 from server.folders.paths import resolve_in_workspace
 from server.models import Role
 
 if TYPE_CHECKING:
     from server.collab import Rooms
     from server.hub import Hub
-
-
-class PathArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str = Field(min_length=1, max_length=1024)
 
 
 class LineArgs(BaseModel):

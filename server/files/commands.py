@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.core import CommandContext, Commands
+from server.core import CommandContext, Commands, PathArgs
 from server.files.service import (
     Entry,
     FileText,
     FileVersion,
     Folder,
     MoveArgs,
-    PathArgs,
     WorkspaceFiles,
 )
 from server.models import Role

@@ -21,19 +21,17 @@ from pydantic import BaseModel, ConfigDict
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from server.api import Caller, Need, Platform, RequestId, api_router, read_body
-from server.auth import Principal, WorkspaceAccess
+from server.api import InWorkspace, Need, api_router, read_body
+from server.core import PathArgs
 from server.files.service import (
     Entry,
     FileText,
     FileVersion,
     Folder,
     MoveArgs,
-    PathArgs,
     WorkspaceFiles,
 )
 from server.models import Role
-from server.platform import NexusApp
 
 router = api_router("files")
 Files = Annotated[WorkspaceFiles, Need(WorkspaceFiles)]
@@ -45,6 +43,15 @@ RAW_BODY: dict[str, Any] = {
         "required": True,
         "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
     }
+}
+
+# A read answers the raw bytes with the file's own media type unless JSON is asked for.
+READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The file: JSON when asked for, else its bytes as its media type",
+        "content": {"*/*": {"schema": {"type": "string", "format": "binary"}}},
+    },
+    304: {"description": "Not modified since the ETag sent as If-None-Match"},
 }
 
 
@@ -66,32 +73,24 @@ class DeleteQuery(BaseModel):
 
 
 @router.get(f"{ONE}/tree", response_model=Folder)
-async def tree(
-    workspace_id: str,
-    query: Annotated[TreeQuery, Query()],
-    user: Caller,
-    nexus: Platform,
-    files: Files,
-) -> Folder:
+async def tree(query: Annotated[TreeQuery, Query()], call: InWorkspace, files: Files) -> Folder:
     """One folder's files and folders (lazy: ask again for a subfolder); ignored paths
     are left out unless `include_ignored`, and then marked."""
-    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    access = await call.access(Role.viewer)
     return await files.tree(access.workspace, query.path, include_ignored=query.include_ignored)
 
 
-@router.get(FILE_PATH, response_model=FileText)
+@router.get(FILE_PATH, response_model=FileText, responses=READ_RESPONSES)
 async def read_file(
-    workspace_id: str,
     path: str,
     query: Annotated[ReadQuery, Query()],
     request: Request,
-    user: Caller,
-    nexus: Platform,
+    call: InWorkspace,
     files: Files,
 ) -> Response:
     """A file's content with its ETag: raw bytes, or JSON (text, or no content for a
     binary file) with `Accept: application/json` or `format=json`."""
-    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    access = await call.access(Role.viewer)
     data, version = await files.read(access.workspace, path)
     headers = {
         "ETag": version.etag,
@@ -118,15 +117,18 @@ async def read_file(
 router.add_api_route(FILE_PATH, read_file, methods=["HEAD"], include_in_schema=False)
 
 
-@router.put(FILE_PATH, response_model=FileVersion, openapi_extra=RAW_BODY)
-async def write_file(
-    workspace_id: str, path: str, request: Request, user: Caller, nexus: Platform, files: Files
-) -> Response:
+@router.put(
+    FILE_PATH,
+    response_model=FileVersion,
+    openapi_extra=RAW_BODY,
+    responses={201: {"model": FileVersion, "description": "The file was created"}},
+)
+async def write_file(path: str, request: Request, call: InWorkspace, files: Files) -> Response:
     """Create or replace a file with the raw request body (text or binary). Send the
     ETag you read as `If-Match` to refuse (409) overwriting a newer version, or
     `If-None-Match: *` to only create. 201 when created."""
-    access = await nexus.access.require(user, workspace_id, Role.editor)
-    data = await read_body(request, nexus.settings.files_max_upload_bytes)
+    access = await call.access(Role.editor)
+    data = await read_body(request, call.nexus.settings.files_max_upload_bytes)
     version, created = await files.write(
         access.workspace,
         path,
@@ -143,67 +145,37 @@ async def write_file(
 
 @router.delete(FILE_PATH, status_code=204)
 async def delete_file(
-    workspace_id: str,
     path: str,
     query: Annotated[DeleteQuery, Query()],
     request: Request,
-    user: Caller,
-    nexus: Platform,
+    call: InWorkspace,
     files: Files,
-    request_id: RequestId,
 ) -> None:
     """Delete a file, or a folder (`recursive=true` when it is not empty); `If-Match`
     refuses to delete a file that changed. Live documents of it are closed."""
-    access = await nexus.access.require(user, workspace_id, Role.editor)
+    access = await call.access(Role.editor)
     await files.delete(
         access.workspace,
         path,
         recursive=query.recursive,
         if_match=request.headers.get("if-match"),
     )
-    await _audit(nexus, user, access, "file.delete", {"path": path}, request_id)
+    await call.audit("file.delete", workspace_id=access.workspace.id, detail={"path": path})
 
 
 @router.post(f"{ONE}/folders", response_model=Entry, status_code=201)
-async def create_folder(
-    workspace_id: str, body: PathArgs, user: Caller, nexus: Platform, files: Files
-) -> Entry:
+async def create_folder(body: PathArgs, call: InWorkspace, files: Files) -> Entry:
     """Create a folder (and its parents)."""
-    access = await nexus.access.require(user, workspace_id, Role.editor)
+    access = await call.access(Role.editor)
     return await files.mkdir(access.workspace, body.path)
 
 
 @router.post(f"{ONE}/move", response_model=Entry)
-async def move(
-    workspace_id: str,
-    body: MoveArgs,
-    user: Caller,
-    nexus: Platform,
-    files: Files,
-    request_id: RequestId,
-) -> Entry:
+async def move(body: MoveArgs, call: InWorkspace, files: Files) -> Entry:
     """Rename or move a file or folder; refuses to replace an existing one unless
     `overwrite`."""
-    access = await nexus.access.require(user, workspace_id, Role.editor)
+    access = await call.access(Role.editor)
     entry = await files.move(access.workspace, body)
     detail = {"from": body.source, "to": body.to}
-    await _audit(nexus, user, access, "file.move", detail, request_id)
+    await call.audit("file.move", workspace_id=access.workspace.id, detail=detail)
     return entry
-
-
-async def _audit(
-    nexus: NexusApp,
-    user: Principal,
-    access: WorkspaceAccess,
-    action: str,
-    detail: dict[str, Any],
-    request_id: str,
-) -> None:
-    await nexus.audit.record(
-        action,
-        user=user.user,
-        source="rest",
-        workspace_id=access.workspace.id,
-        detail=detail,
-        request_id=request_id,
-    )

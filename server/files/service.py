@@ -75,11 +75,6 @@ class MoveArgs(BaseModel):
     overwrite: bool = False
 
 
-class PathArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str = Field(min_length=1, max_length=1024)
-
-
 class FileConflict(Conflict):
     """The file changed since the client read it (or exists when it should not)."""
 
@@ -330,6 +325,7 @@ class WorkspaceFiles:
             )
             await self.rooms.merge_now(workspace.id, relative)
         metrics.FILE_BYTES.labels("written").inc(len(data))
+        await self.rooms.announcer.saved(workspace.id, relative, "api")
         return version, created
 
     async def delete(

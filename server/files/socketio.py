@@ -8,26 +8,16 @@ shared volume watched by several nodes does not announce a change twice.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from server.folders.watcher import FilesChanged
-
-if TYPE_CHECKING:
-    from server.bus import Envelope
-    from server.hub import Hub
+from server.hub import Forwarder
 
 
-class ExplorerForwarder:
+class ExplorerForwarder(Forwarder[FilesChanged]):
     """Bus `workspace.*.files` → this node's sessions in the workspace."""
 
-    def __init__(self, hub: Hub, node_id: str) -> None:
-        self.hub = hub
-        self.node_id = node_id
+    kind = FilesChanged
 
-    async def __call__(self, envelope: Envelope) -> None:
-        change = envelope.event
-        if not isinstance(change, FilesChanged) or envelope.origin != self.node_id:
-            return
+    async def send(self, change: FilesChanged) -> None:
         payload = {
             "workspace": change.workspace_id,
             "changes": [c.model_dump(mode="json") for c in change.changes],

@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 from server.errors import Forbidden, InvalidInput
 
 MAX_PATH_LENGTH = 1024
+MAX_NAME_BYTES = 255  # what file systems allow one name; longer fails with ENAMETOOLONG
 
 
 def resolve_in_workspace(
@@ -30,6 +31,8 @@ def resolve_in_workspace(
         raise Forbidden("path: must stay inside the workspace")
     if ".git" in parts:
         raise Forbidden("path: .git is not editable")
+    if any(len(part.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES for part in parts):
+        raise InvalidInput(f"path: each name must be at most {MAX_NAME_BYTES} bytes")
     root = root.resolve()
     if follow_symlinks:
         target = root.joinpath(*parts).resolve()

@@ -10,10 +10,16 @@ from server.errors import Conflict, InvalidInput, NotFound
 from server.git.objects import current_branch, head_commit
 from server.git.results import Branch, BranchList
 
+# Each part of a branch name is a file name under .git/refs, which git writes as
+# `<part>.lock` first: longer parts fail with ENAMETOOLONG.
+MAX_REF_PART_BYTES = 255 - len(".lock")
+
 
 def check_branch_name(name: str) -> None:
     if not pygit2.reference_is_valid_name(f"refs/heads/{name}") or name.startswith("-"):
         raise InvalidInput(f"{name!r} is not a valid branch name")
+    if any(len(part.encode()) > MAX_REF_PART_BYTES for part in name.split("/")):
+        raise InvalidInput(f"branch name: each part must be at most {MAX_REF_PART_BYTES} bytes")
 
 
 def list_branches(repo: pygit2.Repository) -> BranchList:

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from server.bus import Bus
 from server.collab import Rooms
-from server.core import CommandContext, Commands
+from server.core import CommandContext, Commands, PathArgs
 from server.git import (
     Blame,
     Branch,
@@ -80,11 +81,6 @@ class CheckoutArgs(BaseModel):
     branch: str = Field(min_length=1, max_length=255)
 
 
-class PathArgs(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    path: str = Field(min_length=1, max_length=1024)
-
-
 Ctx = CommandContext[SourceControl]
 
 
@@ -142,18 +138,24 @@ async def git_diff(ctx: Ctx, args: DiffArgs) -> FileDiff:
 @commands.command("git.stage", title="Git: stage", role=Role.editor)
 async def git_stage(ctx: Ctx, args: PathsArgs) -> GitStatus:
     """Stage files or folders (new, changed and deleted files alike)."""
-    await ctx.feature.rooms.flush(ctx.workspace_id)
-    status = await _repository(ctx).stage(args.paths)
-    await _announce(ctx, "stage", branch=status.branch, head=status.head)
-    return status
+    return await _change_index(ctx, "stage", args.paths)
 
 
 @commands.command("git.unstage", title="Git: unstage", role=Role.editor)
 async def git_unstage(ctx: Ctx, args: PathsArgs) -> GitStatus:
     """Take files or folders out of the next commit; their working-tree changes stay."""
+    return await _change_index(ctx, "unstage", args.paths)
+
+
+async def _change_index(
+    ctx: Ctx, action: Literal["stage", "unstage"], paths: list[str]
+) -> GitStatus:
+    """Stage or unstage what collaborators typed, and tell the workspace's browsers."""
     await ctx.feature.rooms.flush(ctx.workspace_id)
-    status = await _repository(ctx).unstage(args.paths)
-    await _announce(ctx, "unstage", branch=status.branch, head=status.head)
+    repository = _repository(ctx)
+    change = repository.stage if action == "stage" else repository.unstage
+    status = await change(paths)
+    await _announce(ctx, action, branch=status.branch, head=status.head)
     return status
 
 

@@ -15,6 +15,10 @@ class WorkspaceRef(Payload):
     workspace: str = Field(min_length=1, max_length=64)
 
 
+class DocumentRef(WorkspaceRef):  # one file of the workspace, by its path
+    path: str = Field(min_length=1, max_length=1024)
+
+
 class BroadcastPayload(WorkspaceRef):
     """A message for everyone in the workspace (notifications, follow-me, pings)."""
 

@@ -353,9 +353,10 @@ class Hub:
                 await self._leave_room(sid, session, change.workspace_id)
                 await self.sio.emit("workspace:removed", {"workspace": change.workspace_id}, to=sid)
             else:
-                session.joined[change.workspace_id] = change.role
+                role = session.principal.cap(change.role)  # a scoped key stays capped
+                session.joined[change.workspace_id] = role
                 await self.sio.emit(
                     "workspace:role",
-                    {"workspace": change.workspace_id, "role": change.role.value},
+                    {"workspace": change.workspace_id, "role": role.value},
                     to=sid,
                 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from server.api import Caller, Need, Platform, api_router
+from server.api import InWorkspace, Need, api_router
 from server.collab import Rooms
 from server.models import Role
 from server.search.service import SearchArgs, SearchResult, search_workspace
@@ -17,12 +17,8 @@ router = api_router("search")
 
 @router.post("/api/v1/workspaces/{workspace_id}/search/text", response_model=SearchResult)
 async def search_text(
-    workspace_id: str,
-    body: SearchArgs,
-    user: Caller,
-    nexus: Platform,
-    rooms: Annotated[Rooms, Need(Rooms)],
+    body: SearchArgs, call: InWorkspace, rooms: Annotated[Rooms, Need(Rooms)]
 ) -> SearchResult:
     """Find text in the workspace's files (viewer): literal or regex, bounded in size and time."""
-    access = await nexus.access.require(user, workspace_id, Role.viewer)
+    access = await call.access(Role.viewer)
     return await search_workspace(rooms, access.workspace, body)

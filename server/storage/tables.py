@@ -56,6 +56,10 @@ tokens = Table(
     Column("expires_at", DateTime(timezone=True), nullable=True),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
     Column("last_used_at", DateTime(timezone=True), nullable=True),
+    # An API key's scope: the one workspace it may act in, and the highest role it acts
+    # with (NULL: no limit). No foreign key: a deleted workspace must not unscope a key.
+    Column("scope_workspace", String(32), nullable=True),
+    Column("scope_role", String(16), nullable=True),
     Index("ix_tokens_user_id", "user_id"),
 )
 
@@ -256,4 +260,86 @@ debug_breakpoints = Table(
     ),
     Column("path", String(1024), primary_key=True),
     Column("line", Integer, primary_key=True),
+)
+
+# Extensions: outside services registered by a user for one workspace (or, by an admin,
+# for all). The signing secret is kept as is: HMAC needs it, so it cannot be hashed.
+extensions = Table(
+    "extensions",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("owner_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column(
+        "workspace_id", String(32), ForeignKey("workspaces.id", ondelete="CASCADE"), nullable=True
+    ),
+    Column("name", String(100), nullable=False),
+    Column("webhook_url", Text, nullable=False),
+    Column("events", JSON, nullable=False),
+    Column("commands", JSON, nullable=False),
+    Column("role", String(16), nullable=False),  # the most it acts with
+    Column("secret", Text, nullable=False),
+    Column("previous_secret", Text, nullable=True),  # also signs until `previous_until`
+    Column("previous_until", DateTime(timezone=True), nullable=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("disabled_reason", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_extensions_owner_id", "owner_id"),
+)
+
+# Which extension contributes each command id: the primary key keeps ids unique across
+# extensions and nodes.
+extension_commands = Table(
+    "extension_commands",
+    metadata,
+    Column("command_id", String(128), primary_key=True),
+    Column(
+        "extension_id", String(32), ForeignKey("extensions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Index("ix_extension_commands_extension_id", "extension_id"),
+)
+
+# The webhook outbox and delivery log: one row per (event, extension), retried from here
+# (so a restart keeps retrying) and claimed by one node at a time.
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", String(40), primary_key=True),  # the `webhook-id`, the same on each retry
+    Column(
+        "extension_id", String(32), ForeignKey("extensions.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("event", String(64), nullable=False),
+    Column("workspace_id", String(32), nullable=True),
+    Column("payload", Text, nullable=False),  # the exact body sent on every attempt
+    Column("status", String(16), nullable=False),  # pending, succeeded, failed
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("claimed_by", String(128), nullable=True),
+    Column("claimed_until", DateTime(timezone=True), nullable=True),
+    Column("last_status", Integer, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+    Index("ix_webhook_deliveries_extension_created", "extension_id", "created_at"),
+)
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    metadata,
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
+    Column(
+        "delivery_id",
+        String(40),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("latency_ms", Float, nullable=False),
+    Column("response_excerpt", Text, nullable=True),
+    Column("error", Text, nullable=True),
+    Index("ix_webhook_attempts_delivery_id_id", "delivery_id", "id"),
 )

@@ -14,7 +14,7 @@ from sqlalchemy import Row, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.errors import NotFound, Unauthorized
-from server.models import TokenInfo, User
+from server.models import Role, TokenInfo, User
 from server.storage.database import as_utc, utcnow
 from server.storage.tables import tokens, users
 
@@ -36,6 +36,8 @@ def _info(row: Row) -> TokenInfo:
         expires_at=as_utc(row.expires_at),
         revoked_at=as_utc(row.revoked_at),
         last_used_at=as_utc(row.last_used_at),
+        workspace=row.scope_workspace,
+        role=Role(row.scope_role) if row.scope_role else None,
     )
 
 
@@ -44,8 +46,16 @@ class TokenStore:
         self.engine = engine
 
     async def issue(
-        self, user_id: int, *, kind: str, ttl: timedelta | None, name: str | None = None
+        self,
+        user_id: int,
+        *,
+        kind: str,
+        ttl: timedelta | None,
+        name: str | None = None,
+        workspace: str | None = None,
+        role: Role | None = None,
     ) -> tuple[str, TokenInfo]:
+        """A new secret (shown once) and its record; `workspace` and `role` scope a key."""
         secret = PREFIX + secrets.token_urlsafe(32)
         now = utcnow()
         values = {
@@ -55,6 +65,8 @@ class TokenStore:
             "token_hash": hash_secret(secret),
             "created_at": now,
             "expires_at": now + ttl if ttl is not None else None,
+            "scope_workspace": workspace,
+            "scope_role": role.value if role is not None else None,
         }
         async with self.engine.begin() as conn:
             row = (await conn.execute(tokens.insert().values(**values).returning(tokens))).one()

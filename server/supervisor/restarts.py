@@ -4,29 +4,26 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import dataclass, field
 
 from server import metrics
 
 
+@dataclass(eq=False)
 class CrashLoop:
     """`crashed()` answers how long to wait before the next start, or None when the
     service crashed `limit` times within `window` seconds and should be marked failed."""
 
-    def __init__(
-        self,
-        kind: str,
-        first_delay: float = 0.2,
-        max_delay: float = 10.0,
-        limit: int = 5,
-        window: float = 180.0,
-    ) -> None:
-        self.kind = kind
-        self.first_delay = first_delay
-        self.max_delay = max_delay
-        self.limit = limit
-        self.window = window
-        self._crashes: deque[float] = deque()
-        self._delay = first_delay
+    kind: str
+    first_delay: float = 0.2
+    max_delay: float = 10.0
+    limit: int = 5
+    window: float = 180.0
+    _crashes: deque[float] = field(default_factory=deque, init=False, repr=False)
+    _delay: float = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._delay = self.first_delay
 
     def crashed(self) -> float | None:
         now = time.monotonic()

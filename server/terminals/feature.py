@@ -12,7 +12,7 @@ from server.terminals.socketio import SocketTerminals
 
 
 async def setup(app: NexusApp) -> None:
-    terminals = TerminalManager(app.settings, app.supervisor)
+    terminals = TerminalManager(app.settings, app.supervisor, app.bus)
     await terminals.start()
     app.on_close(terminals.close)  # before the supervisor: no process outlives us
     app.provide(terminals)

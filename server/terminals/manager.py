@@ -16,6 +16,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from server.bus import Bus, Event
 from server.config import Settings
 from server.errors import Conflict, InvalidInput, NotFound
 from server.supervisor import Supervisor
@@ -37,10 +38,20 @@ def terminal_environment(workspace_id: str, terminal_id: str) -> dict[str, str]:
     }
 
 
+class TerminalOpened(Event):
+    """A terminal started in a workspace (`workspace.<id>.terminal`)."""
+
+    workspace_id: str
+    terminal_id: str
+    name: str
+    user_id: int
+
+
 class TerminalManager:
-    def __init__(self, settings: Settings, supervisor: Supervisor) -> None:
+    def __init__(self, settings: Settings, supervisor: Supervisor, bus: Bus | None = None) -> None:
         self.settings = settings
         self.supervisor = supervisor
+        self.bus = bus
         self.limits = Limits(
             scrollback_bytes=settings.terminal_scrollback_bytes,
             high_water=settings.terminal_high_water_bytes,
@@ -97,6 +108,14 @@ class TerminalManager:
             raise InvalidInput(f"cannot start {argv[0]}: {exc.strerror or exc}") from None
         self._terminals[terminal_id] = terminal
         log.info("terminal %s opened in workspace %s: %s", terminal_id, workspace_id, argv)
+        if self.bus is not None:
+            opened = TerminalOpened(
+                workspace_id=workspace_id,
+                terminal_id=terminal_id,
+                name=terminal.name,
+                user_id=user_id,
+            )
+            await self.bus.publish(f"workspace.{workspace_id}.terminal", opened)
         return terminal
 
     def shell(self, workspace: Path) -> str:

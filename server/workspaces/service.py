@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from server.auth import MembershipChanged, Principal
@@ -15,24 +16,20 @@ NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 _NAME = re.compile(NAME_PATTERN)
 
 
+@dataclass(eq=False)
 class WorkspaceService:
-    def __init__(
-        self,
-        root: Path,
-        workspaces: WorkspaceStore,
-        users: UserStore,
-        audit: AuditLog,
-        bus: Bus,
-    ) -> None:
-        self.root = root
-        self.workspaces = workspaces
-        self.users = users
-        self.audit = audit
-        self.bus = bus
+    root: Path
+    workspaces: WorkspaceStore
+    users: UserStore
+    audit: AuditLog
+    bus: Bus
 
     async def create(self, principal: Principal, name: str, *, source: str) -> Workspace:
         """A workspace whose folder is `<workspace root>/<name>`; an existing folder of that
-        name is adopted, so a project already on disk can be opened as it is."""
+        name is adopted, so a project already on disk can be opened as it is. A scoped
+        API key cannot: it acts only within the workspace and role it was given."""
+        if principal.scoped:
+            raise Forbidden("a scoped API key cannot create workspaces")
         if not _NAME.match(name) or name in {".", ".."}:
             raise InvalidInput(
                 "name: letters, digits, '.', '_' and '-' only, starting with a letter or digit"

@@ -115,3 +115,29 @@ async def test_run_file_from_the_palette_shows_its_terminal(web_server, open_pag
     await page.keyboard.press("Enter")
     # The terminal panel comes forward with the program's output.
     await expect(page.get_by_test_id("terminal")).to_contain_text("hello from 42", timeout=30000)
+
+
+async def test_find_code_by_meaning_with_the_index_in_the_status_bar(web_server, open_page) -> None:
+    token = await web_server.create_user("alice")
+    workspace = await web_server.create_workspace(token, "demo")
+    (web_server.workspace_root / "demo" / "uploads.py").write_text(
+        "def upload_with_retries(client, path, attempts=5):\n"
+        '    """Send a file; when the service fails, wait and try again."""\n'
+        "    return client.put(path)\n"
+    )
+    (web_server.workspace_root / "demo" / "reports.py").write_text(
+        "def render_invoice_table(rows):\n    return '<table></table>'\n"
+    )
+    page = await open_page(token, f"/w/{workspace['id']}")
+    # The index builds in the background on joining, and says so where people look.
+    await expect(page.get_by_test_id("index-status")).to_contain_text("Indexed", timeout=30000)
+
+    palette = await open_palette(page, "Control+Shift+P")
+    await page.keyboard.type("find code by meaning")
+    await expect(palette.get_by_role("option").first).to_contain_text("Find code by meaning")
+    await page.keyboard.press("Enter")
+    form = page.get_by_test_id("command-args")
+    await form.get_by_label("Query").fill("where do we retry failed uploads")
+    await page.keyboard.press("Enter")
+    toast = page.get_by_test_id("toast-info").filter(has_text="Find code by meaning")
+    await expect(toast).to_contain_text('"path":"uploads.py"')

@@ -1,8 +1,18 @@
-/** The status bar: connection, branch, language servers, cursor position, people online. */
+/** The status bar: connection, branch, language servers, code index, cursor position,
+ * people online. */
 import type { ConnectionState } from "../core/hub";
 import type { ServerStatus } from "../editor/lsp";
 import { h } from "../ui/dom";
 import type { Workbench } from "./context";
+
+/** The code index's progress, as `workspace:join` and `index:progress` tell it. */
+export interface IndexState {
+  status: "idle" | "indexing" | "error";
+  files: number;
+  indexed_files: number;
+  chunks: number;
+  error: string | null;
+}
 
 export class StatusBar {
   readonly element: HTMLElement;
@@ -13,6 +23,7 @@ export class StatusBar {
   private readonly cursor = h("span", { class: "item" });
   private readonly online = h("span", { class: "item" });
   private readonly sandbox = h("span", { class: "item" });
+  private readonly index = h("span", { class: "item", testid: "index-status" });
   private readonly problems = h("button", { class: "item", title: "Problems" });
 
   constructor(wb: Workbench, reveal: (id: string) => void) {
@@ -26,6 +37,7 @@ export class StatusBar {
       this.problems,
       h("span", { class: "spacer" }),
       this.servers,
+      this.index,
       this.cursor,
       this.language,
       this.sandbox,
@@ -69,6 +81,23 @@ export class StatusBar {
   setProblems(count: number): void {
     this.problems.textContent = `⚠ ${count}`;
     this.problems.setAttribute("aria-label", `${count} problems`);
+  }
+
+  setIndex(state: IndexState | null): void {
+    const percent = state && state.files > 0 ? Math.floor((100 * state.indexed_files) / state.files) : 0;
+    this.index.textContent = !state
+      ? ""
+      : state.status === "error"
+        ? "⚠ Index"
+        : state.status === "indexing"
+          ? `Indexing ${percent}%`
+          : `Indexed ${state.chunks.toLocaleString()} symbols`;
+    this.index.title = !state
+      ? ""
+      : state.error
+        ? `Code index: ${state.error}`
+        : `Code index: ${state.indexed_files} of ${state.files} files, ${state.chunks} functions, classes and blocks (Find code by meaning in the palette)`;
+    this.index.classList.toggle("warning", state?.status === "error");
   }
 
   setOnline(count: number): void {

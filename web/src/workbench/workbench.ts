@@ -20,7 +20,7 @@ import { Layout } from "./layout";
 import { openMembersDialog } from "./members";
 import { Presence } from "./presence";
 import { problemsView } from "./problems";
-import { StatusBar } from "./statusbar";
+import { type IndexState, StatusBar } from "./statusbar";
 import "./workbench.css";
 
 const ROLES: Role[] = ["viewer", "editor", "owner"];
@@ -100,6 +100,8 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   layout.addBottom(terminals);
   layout.addBottom(problems);
   presence.setUsers(joined.presence);
+  status.setIndex(joined.index ?? null);
+  hub.on<IndexState & { workspace: string }>("index:progress", (state) => state.workspace === workspace.id && status.setIndex(state));
 
   const following = h("div", { class: "follow-banner", hidden: true, role: "status" });
   presence.events.on("following", (name) => {
@@ -209,7 +211,7 @@ export async function openWorkbench(options: WorkbenchOptions): Promise<void> {
   if (open) await wb.openFile(open);
 }
 
-async function join(wb: Workbench): Promise<{ role: Role; presence: { user_id: number; username: string; role: string; connections: number }[] }> {
+async function join(wb: Workbench): Promise<{ role: Role; presence: { user_id: number; username: string; role: string; connections: number }[]; index?: IndexState | null }> {
   if (wb.hub.state !== "connected") {
     await new Promise<void>((resolve) => {
       const off = wb.hub.events.on("state", (state) => state === "connected" && (off(), resolve()));

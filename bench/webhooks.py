@@ -1,0 +1,445 @@
+"""Webhooks under an editing load: event-to-delivery latency, deliveries per second, and
+whether 50 subscribed extensions slow the edit fan-out down.
+
+Each round starts a fresh NEXUS (pinned to one core); this process (20 collaborators
+editing one shared document over /yjs, each every 250 ms) and a webhook receiver (its own
+process) run on the other core. Two phases, in alternating order across rounds:
+
+- **without**: no extension registered;
+- **with**: 50 extensions, each with its own receiver URL, subscribed to
+  `document.changed` and `file.saved` (the edits' write-backs make those, so webhooks
+  flow for the whole phase).
+
+In both, a probe saves a file over REST every 250 ms (the same load either way); with
+the extensions, the time from the probe's save request to each extension's signed
+`file.saved` arriving is the event-to-delivery latency. The edit fan-out is the time from
+one collaborator's edit to each of the other 19 seeing it. A burst then saves 40 files
+at once (2,000 deliveries) for the peak deliveries per second. Medians over the rounds.
+
+    .venv/bin/python bench/webhooks.py [--rounds 3] [--seconds 5] [--json PATH]
+
+`--receiver PORT` runs the receiver; the benchmark starts it that way itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import websockets
+from pycrdt import Doc, Provider, Text
+
+NEXUS = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "nexus"
+ADMIN = {"Authorization": "Bearer bench-admin-token-0123456789"}
+MARKER = re.compile(r"<(\d+):(\d+)>")
+EDIT_INTERVAL_S = 0.25
+PROBE_INTERVAL_S = 0.25
+BURST_FILES = 40
+ORDER = ("without", "with", "with", "without") * 2  # ABBA: drift hits both alike
+WARM_UP_S = 3.0
+
+
+# -- the receiver (its own process) -----------------------------------------------------------
+
+
+def run_receiver(port: int) -> None:
+    from aiohttp import web
+
+    records: list[list[Any]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.json()
+        path = body["data"].get("path", "")
+        records.append([time.time(), request.match_info["n"], body["type"], path])
+        return web.Response(text="{}")
+
+    async def stats(_request: web.Request) -> web.Response:
+        taken = list(records)
+        records.clear()
+        return web.json_response(taken)
+
+    app = web.Application()
+    app.router.add_post("/hook/{n}", hook)
+    app.router.add_get("/stats", stats)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None)
+
+
+# -- processes and cores ----------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def cores() -> tuple[int, int] | None:
+    available = sorted(os.sched_getaffinity(0))
+    if len(available) < 2 or shutil.which("taskset") is None:
+        return None
+    return available[0], available[1]
+
+
+def spawn(argv: list[str], core: int | None, scratch: Path, env: dict[str, str]) -> Any:
+    pinned = argv if core is None else ["taskset", "-c", str(core), *argv]
+    log = (scratch / f"{Path(argv[1]).name}.log").open("wb")
+    return subprocess.Popen(pinned, cwd=scratch, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_nexus(scratch: Path, port: int, core: int | None, settings: list[str]) -> Any:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEXUS_")}
+    env.update(NEXUS_WEBHOOK_ALLOWED_HOSTS="127.0.0.1", NEXUS_VOICE_PRELOAD="false")
+    env.update(setting.split("=", 1) for setting in settings)
+    argv = [
+        str(NEXUS), "serve", "--port", str(port), "--data-dir", str(scratch / "data"),
+        "--workspace-root", str(scratch / "ws"), "--admin-token", ADMIN["Authorization"][7:],
+        "--log-level", "warning",
+    ]  # fmt: skip
+    return spawn(argv, core, scratch, env)
+
+
+def nexus_pid(process: Any) -> int:
+    """The server's own pid (under `taskset` it is the same process after exec)."""
+    return int(process.pid)
+
+
+async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
+    async with asyncio.timeout(60):
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(url) as response:
+                    if response.status == 200:
+                        return
+            await asyncio.sleep(0.1)
+
+
+# -- collaborators ----------------------------------------------------------------------------
+
+
+class Channel:
+    """pycrdt's channel over a websockets connection."""
+
+    def __init__(self, connection: Any, path: str) -> None:
+        self.connection, self.path = connection, path
+
+    def __aiter__(self) -> Channel:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await self.recv()
+        except websockets.ConnectionClosed:
+            raise StopAsyncIteration from None
+
+    async def send(self, message: bytes) -> None:
+        with contextlib.suppress(websockets.ConnectionClosed):
+            await self.connection.send(message)
+
+    async def recv(self) -> bytes:
+        while True:
+            message = await self.connection.recv()
+            if isinstance(message, bytes):
+                return message
+
+
+class Room:
+    """N collaborators on one document; records edit → other collaborator latencies."""
+
+    def __init__(self) -> None:
+        self.sent: dict[tuple[int, int], float] = {}
+        self.latencies: list[float] = []
+        self.recording = False
+        self.texts: list[Text] = []
+
+    def observer(self, me: int) -> Any:
+        def seen(event: Any) -> None:
+            now = time.perf_counter()
+            for item in event.delta:
+                insert = item.get("insert")
+                if not isinstance(insert, str):
+                    continue
+                for who, seq in MARKER.findall(insert):
+                    sent = self.sent.get((int(who), int(seq)))
+                    if int(who) != me and sent is not None and self.recording:
+                        self.latencies.append((now - sent) * 1000)
+
+        return seen
+
+    async def join(self, url: str, count: int, stack: contextlib.AsyncExitStack) -> None:
+        for me in range(count):
+            doc = Doc()
+            text = doc.get("source", type=Text)
+            connection = await stack.enter_async_context(websockets.connect(url, max_size=None))
+            provider = Provider(doc, Channel(connection, url))
+            await stack.enter_async_context(provider)
+            async with asyncio.timeout(10):
+                await provider.synced.wait()
+            text.observe(self.observer(me))
+            self.texts.append(text)
+
+    async def edit(self, seconds: float) -> None:
+        async def typist(me: int, text: Text) -> None:
+            await asyncio.sleep(EDIT_INTERVAL_S * me / len(self.texts))
+            deadline, seq = time.perf_counter() + seconds, 0
+            while time.perf_counter() < deadline:
+                seq += 1
+                self.sent[(me, seq)] = time.perf_counter()
+                text += f"<{me}:{seq}>"
+                await asyncio.sleep(EDIT_INTERVAL_S)
+
+        await asyncio.gather(*(typist(me, text) for me, text in enumerate(self.texts)))
+
+
+# -- phases -----------------------------------------------------------------------------------
+
+
+def pct(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of a process (its threads included), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cores_busy(cores: set[int]) -> float:
+    """CPU seconds spent on these cores by anything (user, nice, system), from /proc/stat."""
+    names = {f"cpu{core}" for core in cores}
+    busy = 0
+    for line in Path("/proc/stat").read_text().splitlines():
+        name, *ticks = line.split()
+        if name in names:
+            busy += sum(int(t) for t in ticks[:3])
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def ours(pids: list[int]) -> float:
+    return sum(cpu_seconds(pid) for pid in pids)
+
+
+class Bench:
+    def __init__(self, http: aiohttp.ClientSession, base: str, hooks: str, extensions: int):
+        self.http, self.base, self.hooks, self.count = http, base, hooks, extensions
+        self.workspace = ""
+        self.server_pid = 0
+        self.pids: list[int] = []
+        self.cores: set[int] = set()
+        self.registered: list[str] = []
+
+    async def put(self, path: str) -> None:
+        url = f"{self.base}/api/v1/workspaces/{self.workspace}/files/{path}"
+        async with self.http.put(url, data=b"probe", headers=ADMIN) as response:
+            assert response.status in (200, 201), await response.text()
+
+    async def stats(self) -> list[list[Any]]:
+        async with self.http.get(self.hooks + "/stats") as response:
+            return list(await response.json())
+
+    async def register(self) -> None:
+        for n in range(self.count):
+            body = {
+                "name": f"bench-{n}",
+                "webhook_url": f"{self.hooks}/hook/{n}",
+                "workspace": self.workspace,
+                "events": ["document.changed", "file.saved"],
+            }
+            async with self.http.post(
+                self.base + "/api/v1/extensions", json=body, headers=ADMIN
+            ) as r:
+                self.registered.append((await r.json())["id"])
+
+    async def switch(self, enabled: bool) -> None:
+        """Turn every registered extension on or off (off: nothing is delivered)."""
+        for extension in self.registered:
+            url = f"{self.base}/api/v1/extensions/{extension}"
+            await self.http.patch(url, json={"enabled": enabled}, headers=ADMIN)
+
+    async def drain(self) -> None:
+        """Wait until no delivery arrives for half a second."""
+        while await self.stats():
+            await asyncio.sleep(0.5)
+
+    async def phase(self, room: Room, seconds: float, tag: str) -> dict[str, float]:
+        await self.drain()
+        probes: dict[str, float] = {}
+
+        async def probe() -> None:
+            index = 0
+            while room.recording:
+                path = f"probe-{tag}-{index}.txt"
+                probes[path] = time.time()
+                await self.put(path)
+                index += 1
+                await asyncio.sleep(PROBE_INTERVAL_S)
+
+        room.latencies.clear()
+        room.recording = True
+        started, cpu = time.time(), cpu_seconds(self.server_pid)
+        mine, total = ours(self.pids), cores_busy(self.cores)
+        prober = asyncio.create_task(probe())
+        await room.edit(seconds)
+        room.recording = False
+        await prober
+        elapsed = time.time() - started
+        busy = (cpu_seconds(self.server_pid) - cpu) / elapsed
+        others = (cores_busy(self.cores) - total - (ours(self.pids) - mine)) / elapsed
+        await asyncio.sleep(1.0)  # let the last deliveries land
+        records = await self.stats()
+        delivery = [
+            (at - probes[path]) * 1000 for at, _n, kind, path in records
+            if kind == "file.saved" and path in probes
+        ]  # fmt: skip
+        return {
+            "fanout_p50_ms": pct(room.latencies, 0.50),
+            "fanout_p99_ms": pct(room.latencies, 0.99),
+            "fanout_samples": len(room.latencies),
+            "deliveries_per_s": len(records) / elapsed,
+            "server_cpu_percent": 100 * busy,
+            "others_cpu_percent": max(0.0, 100 * others),
+            "delivery_p50_ms": pct(delivery, 0.50),
+            "delivery_p99_ms": pct(delivery, 0.99),
+        }
+
+    async def burst(self) -> float:
+        """Deliveries per second for BURST_FILES saves at once to every extension."""
+        if not self.count:
+            return float("nan")
+        await self.drain()
+        started = time.time()
+        await asyncio.gather(*(self.put(f"burst-{i}.txt") for i in range(BURST_FILES)))
+        expected, got = BURST_FILES * self.count, []
+        async with asyncio.timeout(120):
+            while len(got) < expected:
+                got += [r for r in await self.stats() if r[3].startswith("burst-")]
+                await asyncio.sleep(0.2)
+        return expected / (max(r[0] for r in got) - started)
+
+
+async def run_round(
+    number: int, args: argparse.Namespace, pins: tuple[int, int] | None
+) -> dict[str, Any]:
+    scratch = Path(tempfile.mkdtemp(prefix="nexus-bench-webhooks-"))
+    port, hook_port = free_port(), free_port()
+    server = start_nexus(scratch, port, pins[0] if pins else None, args.set)
+    env = dict(os.environ)
+    receiver = spawn(
+        [sys.executable, str(Path(__file__).resolve()), "--receiver", str(hook_port)],
+        pins[1] if pins else None, scratch, env,
+    )  # fmt: skip
+    base, hooks = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{hook_port}"
+    try:
+        async with aiohttp.ClientSession() as http, contextlib.AsyncExitStack() as stack:
+            await wait_ready(http, base + "/healthz")
+            await wait_ready(http, hooks + "/stats")
+            bench = Bench(http, base, hooks, args.extensions)
+            bench.server_pid = nexus_pid(server)
+            bench.pids = [bench.server_pid, receiver.pid, os.getpid()]
+            bench.cores = set(pins) if pins else set(os.sched_getaffinity(0))
+            async with http.post(
+                base + "/api/v1/workspaces", json={"name": "b"}, headers=ADMIN
+            ) as r:
+                bench.workspace = (await r.json())["id"]
+            room = Room()
+            url = f"ws://127.0.0.1:{port}/yjs/{bench.workspace}/shared.txt?token={ADMIN['Authorization'][7:]}"
+            await room.join(url, args.collaborators, stack)
+            await room.edit(WARM_UP_S)  # the first seconds of a fresh server are slower
+            result: dict[str, Any] = {}
+            await bench.register()
+            await bench.switch(False)
+            phases: dict[str, list[dict[str, float]]] = {"without": [], "with": []}
+            for index, kind in enumerate(ORDER):
+                if index and kind != ORDER[index - 1]:
+                    await bench.switch(kind == "with")
+                phases[kind].append(await bench.phase(room, args.seconds, f"{number}-{index}"))
+            await bench.switch(True)
+            result: dict[str, Any] = {**phases, "burst_deliveries_per_s": await bench.burst()}
+            return result
+    finally:
+        for process in (server, receiver):
+            process.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=10)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def summary(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    def median(kind: str, key: str) -> float:
+        return statistics.median(phase[key] for r in rounds for phase in r[kind])
+
+    return {
+        "fanout_p99_without_ms": median("without", "fanout_p99_ms"),
+        "fanout_p99_with_ms": median("with", "fanout_p99_ms"),
+        "fanout_p50_without_ms": median("without", "fanout_p50_ms"),
+        "fanout_p50_with_ms": median("with", "fanout_p50_ms"),
+        "delivery_p50_ms": median("with", "delivery_p50_ms"),
+        "delivery_p99_ms": median("with", "delivery_p99_ms"),
+        "sustained_deliveries_per_s": median("with", "deliveries_per_s"),
+        "server_cpu_without_percent": median("without", "server_cpu_percent"),
+        "server_cpu_with_percent": median("with", "server_cpu_percent"),
+        "others_cpu_percent": median("without", "others_cpu_percent"),
+        "burst_deliveries_per_s": statistics.median(r["burst_deliveries_per_s"] for r in rounds),
+    }
+
+
+async def main(args: argparse.Namespace) -> None:
+    pins = cores()
+    if pins:
+        os.sched_setaffinity(0, {pins[1]})
+    print(
+        "pinning:",
+        f"server core {pins[0]}, clients and receiver core {pins[1]}" if pins else "none",
+    )
+    rounds = []
+    for number in range(args.rounds):
+        result = await run_round(number, args, pins)
+        rounds.append(result)
+        for kind in ("without", "with"):
+            shown = [
+                f"{ph['fanout_p99_ms']:.0f} ({ph['others_cpu_percent']:.0f}%)"
+                for ph in result[kind]
+            ]
+            print(f"round {number + 1} {kind:>7}: fan-out p99 ms (others' CPU) {', '.join(shown)}")
+    table = summary(rounds)
+    width = max(len(key) for key in table)
+    for key, value in table.items():
+        print(f"{key:<{width}}  {value:10.2f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"summary": table, "rounds": rounds}, indent=2))
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=5.0, help="editing per phase")
+    parser.add_argument("--collaborators", type=int, default=20)
+    parser.add_argument("--extensions", type=int, default=50)
+    parser.add_argument("--json", help="also write every round here")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="NEXUS_X=V", help="a server setting"
+    )
+    parser.add_argument("--receiver", type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+if __name__ == "__main__":
+    options = parse_args()
+    if options.receiver:
+        run_receiver(options.receiver)
+    else:
+        asyncio.run(main(options))
