@@ -3,10 +3,11 @@
 One transaction per attempt costs more CPU than the attempt's HTTP request; under load
 (hundreds of deliveries a second) that would take the core the edit fan-out needs. So
 workers hand each settled attempt here and move on; whatever gathers while one batch is
-being written goes in the next one, after a short wait to gather (group commit). Should a
-batch fail to be written, its deliveries are still claimed in the database until their
-lease runs out, and are then tried again: a delivery may come twice (receivers dedupe on `webhook-id`), never
-not at all. A backlog beyond `max_pending` makes workers wait for the writer.
+being written goes in the next one, after a short wait to gather (group commit). Should
+a batch fail to be written, its deliveries are still claimed in the database until their
+lease runs out, and are then tried again: a delivery may come twice (receivers dedupe on
+`webhook-id`), never not at all. A backlog beyond `max_pending` makes workers wait for
+the writer.
 """
 
 from __future__ import annotations

@@ -9,9 +9,9 @@ attempt is made once. A claim whose node died runs out and the delivery is taken
 """
 
 from __future__ import annotations
-import os
 
 import json
+import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -124,8 +124,8 @@ class Outbox:
             for row in rows
         ]
         if not os.environ.get("HACK_NODB"):
-          async with self.engine.begin() as conn:
-            await conn.execute(insert(webhook_deliveries), values)
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(webhook_deliveries), values)
         return [Job(r["id"], r["extension_id"], r["payload"], 0) for r in rows]
 
     async def claim_due(self, limit: int) -> list[Job]:
