@@ -121,7 +121,8 @@ class BridgeTransport implements Transport {
     const socket = new WebSocket(this.url());
     this.socket = socket;
     socket.onmessage = (event) => {
-      for (const handler of this.handlers) handler(String(event.data));
+      const message = superseded(String(event.data));
+      for (const handler of this.handlers) handler(message);
     };
     socket.onopen = () => {
       for (const message of this.queue.splice(0)) socket.send(message);
@@ -220,4 +221,15 @@ export class LanguageClients {
     for (const transport of this.transports.values()) transport.close();
     for (const client of this.clients.values()) client.disconnect();
   }
+}
+
+/** A request whose answer the document's newer text made moot (LSP ContentModified or
+ * RequestCancelled) is answered "nothing" rather than failed: the spec says clients drop
+ * such answers, and the editor asks again on the next keystroke. */
+function superseded(message: string): string {
+  if (!message.includes('"error"') || !/-3280[01]/.test(message)) return message;
+  const parsed = JSON.parse(message) as { id?: unknown; error?: { code?: number } };
+  const code = parsed.error?.code;
+  if (parsed.id === undefined || (code !== -32801 && code !== -32800)) return message;
+  return JSON.stringify({ jsonrpc: "2.0", id: parsed.id, result: null });
 }
