@@ -46,6 +46,7 @@ async def test_a_server_restart_keeps_what_was_typed(
     alice, _bob, workspace = await two_users(web_server, files={"main.py": "x = 1\n"})
     page = await open_page(alice, f"/w/{workspace['id']}?open=main.py")
     await editor_ready(page, "main.py")
+    await expect(page.locator(EDITOR)).to_contain_text("x = 1")  # typed after it, not before
     await type_at_end(page, "y = 2\n")
     await expect(page.locator(EDITOR)).to_contain_text("y = 2")
 
