@@ -21,6 +21,7 @@ from server.app import create_app
 from server.config import Settings
 from tests._backing import Postgres, Redis, free_port
 from tests._fake_llm import FakeLLM
+from tests._receiver import Receiver, start_receiver
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 _databases = itertools.count()
@@ -184,3 +185,10 @@ async def fake() -> AsyncIterator[FakeLLM]:
     await server.start()
     yield server
     await server.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A webhook receiver on loopback that records and verifies what it is sent."""
+    async for running in start_receiver():
+        yield running

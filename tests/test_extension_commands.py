@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from tests._receiver import Receiver, sign_request, start_receiver, verify_signature
+from tests._receiver import Receiver, sign_request, verify_signature
 from tests.conftest import RunningServer, make_settings, serve
 from tests.test_extensions import FAST, owner_and_workspace, register
 
@@ -23,12 +23,6 @@ RUN_CI = {
     "description": "Starts a pipeline on a branch.",
     "args_schema": {"type": "object", "properties": {"branch": {"type": "string"}}},
 }
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async for running in start_receiver():
-        yield running
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from tests._fake_llm import FakeLLM, anthropic_text
-from tests._receiver import Receiver, sign_request, start_receiver, verify_signature
+from tests._receiver import Receiver, sign_request, verify_signature
 from tests._yclient import connected_doc, yjs_url
 from tests.conftest import RunningServer, make_settings, serve
 from tests.test_extensions import FAST, owner_and_workspace, register
@@ -25,12 +25,6 @@ EVENTS = [
     "git.branch_switched",
     "presence.changed",
 ]
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async for running in start_receiver():
-        yield running
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ one node contributes its command on the other, and each event is delivered once.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests._nodes import Node
-from tests._receiver import Receiver, start_receiver, verify_signature
+from tests._receiver import Receiver, verify_signature
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -34,12 +34,6 @@ def nodes(tmp_path: Path, postgres_url: str, redis_url: str) -> Iterator[tuple[N
     yield pair
     for node in pair:
         node.stop()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async for running in start_receiver():
-        yield running
 
 
 async def wait_command(http: httpx.AsyncClient, url: str, command: str, present: bool) -> None:

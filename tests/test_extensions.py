@@ -12,16 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests._receiver import Receiver, garbage_server, start_receiver, verify_signature
+from tests._receiver import Receiver, garbage_server, verify_signature
 from tests.conftest import ADMIN_TOKEN, RunningServer, make_settings, serve
 
 FAST = {"webhook_allowed_hosts": ["127.0.0.1"], "webhook_retry_scale": 0.001}
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    async for running in start_receiver():
-        yield running
 
 
 @pytest.fixture
