@@ -2,35 +2,36 @@
 
 Flow. A bus subscription of its own (a bounded queue: publishing never waits for us)
 hands each event to `on_event` on the node where it was published (`envelope.origin`),
-so with several nodes an event becomes deliveries once. The event is turned into one
-outbox row per subscribed extension (the same `webhook-id` on every attempt) and the
-rows this node can work on now go straight to its workers. A failed attempt is retried
-on the Standard Webhooks schedule (0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h,
-24 h; `NEXUS_WEBHOOK_RETRY_SCALE` shortens it) or after the receiver's `Retry-After`;
-a 410 disables the extension; after the last attempt the delivery is failed.
+so with several nodes an event becomes deliveries once. The event becomes one outbox
+delivery per subscribed extension (the same `webhook-id` on every attempt); those this
+node has room for go straight to its workers, and all are written to the database in
+the next batch (`Journal`). A failed attempt is retried on the Standard Webhooks
+schedule (0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h;
+`NEXUS_WEBHOOK_RETRY_SCALE` shortens it) or after the receiver's `Retry-After`; a 410
+disables the extension; after the last attempt the delivery is failed.
 
-Bounds. Events wait for the outbox in the subscription's queue
-(`NEXUS_WEBHOOK_QUEUE_SIZE`); should the database fall that far behind, the oldest
-waiting events are dropped and counted (`nexus_bus_dropped_total{subscriber=
-"extensions.webhooks"}`). Written deliveries are never dropped: a node holds at most
-64 per `NEXUS_WEBHOOK_CONCURRENCY` worker of them in memory; the rest wait in the database for a
-poller with room. Retries due within 30 s are made by the node that failed (it keeps the
-claim); later ones are claimed again by any node when due. No order is promised.
+Bounds. Events wait in the subscription's queue (`NEXUS_WEBHOOK_QUEUE_SIZE`); should
+delivery fall that far behind, the oldest waiting events are dropped and counted
+(`nexus_bus_dropped_total{subscriber="extensions.webhooks"}`). Deliveries are never
+dropped: a node holds at most 64 per worker (`NEXUS_WEBHOOK_CONCURRENCY`) in memory;
+the rest wait in the database for a poller with room. Retries due within 30 s are made
+by the node that failed (it keeps the claim); later ones are claimed again by any node
+when due. No order is promised.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
+from typing import Any
 
 from extensions import metrics, signing
 from extensions.catalog import Occurrence, translate
 from extensions.changes import Changes
 from extensions.directory import Directory
-from extensions.logwriter import LogWriter
+from extensions.journal import Journal
 from extensions.outbox import FAILED, PENDING, SUCCEEDED, Job, Outbox, Result, Settled
 from extensions.sender import Sender
 from extensions.store import Extension
@@ -53,6 +54,7 @@ SCHEDULE_SECONDS = (
 )
 LOCAL_RETRY_SECONDS = 30.0
 POLL_SECONDS = 1.0
+BACKLOG_POLL_SECONDS = 0.1
 PRUNE_SECONDS = 3600.0
 MAX_RETRY_AFTER = 24 * 3600.0
 HELD_PER_WORKER = 64
@@ -72,7 +74,7 @@ class Dispatcher:
         log_days: float,
     ) -> None:
         self.outbox = outbox
-        self.log = LogWriter(outbox)
+        self.journal = Journal(outbox)
         self.sender = sender
         self.directory = directory
         self.changes = changes
@@ -83,7 +85,7 @@ class Dispatcher:
         self.log_days = log_days
         self._queue: asyncio.Queue[Job] = asyncio.Queue()
         self._held = 0  # claimed here and not settled: queued, being sent, or waiting
-        self._wake = asyncio.Event()
+        self._backlog = False  # deliveries were left for the poller
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
 
@@ -102,7 +104,7 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        await self.log.close()
+        await self.journal.close()
 
     # -- events in -------------------------------------------------------------------
 
@@ -122,37 +124,45 @@ class Dispatcher:
             await self.send(occurrence, targets)
 
     async def send(self, occurrence: Occurrence, targets: list[Extension]) -> None:
+        """One event row, one delivery row per extension; attempted at once when this
+        node has room (claimed), else left in the outbox for a poller with room."""
+        now = utcnow()
         body = json.dumps(
-            {
-                "type": occurrence.name,
-                "timestamp": datetime.now(UTC).isoformat(),
-                "data": occurrence.data,
-            },
+            {"type": occurrence.name, "timestamp": now.isoformat(), "data": occurrence.data},
             separators=(",", ":"),
         )
-        rows = [
+        event = {
+            "id": signing.new_event_id(),
+            "event": occurrence.name,
+            "workspace_id": occurrence.workspace_id,
+            "payload": body,
+            "created_at": now,
+        }
+        claim = self._held + len(targets) <= self.capacity
+        rows: list[dict[str, Any]] = [
             {
                 "id": signing.new_message_id(),
                 "extension_id": extension.id,
-                "event": occurrence.name,
-                "workspace_id": occurrence.workspace_id,
-                "payload": body,
+                "event_id": event["id"],
+                "status": PENDING,
+                "attempts": 0,
+                "next_attempt_at": now,
+                "claimed_by": self.node_id if claim else None,
+                "claimed_until": now + self.outbox.lease if claim else None,
+                "last_status": None,
+                "last_error": None,
+                "created_at": now,
+                "updated_at": now,
             }
             for extension in targets
         ]
-        claim = self._held + len(rows) <= self.capacity
-        try:
-            jobs = await self.outbox.add(rows, claim=claim)
-        except Exception:
-            metrics.LOST.inc()
-            log.exception("could not write %s deliveries to the outbox", occurrence.name)
-            return
+        await self.journal.add(event, rows)
         metrics.QUEUED.inc(len(rows))
         if not claim:
-            self._wake.set()
+            self._backlog = True
             return
-        for job in jobs:
-            self._take(job)
+        for row in rows:
+            self._take(Job(row["id"], row["extension_id"], body, 0))
 
     async def redeliver(self, extension_id: str, delivery_id: str) -> None:
         self._take(await self.outbox.redeliver(extension_id, delivery_id))
@@ -205,7 +215,7 @@ class Dispatcher:
         keep = delay is not None and delay <= LOCAL_RETRY_SECONDS
         now = utcnow()
         next_at = now + timedelta(seconds=delay) if delay is not None else None
-        await self.log.add(Settled(job, result, status, next_at, keep, now))
+        await self.journal.settle(Settled(job, result, status, next_at, keep, now))
         if outcome == "gone":
             await self.changes.disable(extension, "the receiver answered 410 Gone")
         if keep and delay is not None:
@@ -232,12 +242,10 @@ class Dispatcher:
     # -- background ------------------------------------------------------------------
 
     async def _poll(self) -> None:
-        """Claim due deliveries nobody holds (retries, and what did not fit in memory)."""
+        """Claim due deliveries nobody holds (retries, and what did not fit in memory:
+        while some is left over, every `BACKLOG_POLL_SECONDS`)."""
         while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(POLL_SECONDS):
-                    await self._wake.wait()
-            self._wake.clear()
+            await asyncio.sleep(BACKLOG_POLL_SECONDS if self._backlog else POLL_SECONDS)
             room = self.capacity - self._held
             if room <= 0:
                 continue
@@ -246,6 +254,8 @@ class Dispatcher:
             except Exception:
                 log.exception("claiming due webhook deliveries failed")
                 continue
+            if len(jobs) < min(room, 256) and not self.journal.pending:
+                self._backlog = False
             for job in jobs:
                 self._take(job)
 

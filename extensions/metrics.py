@@ -25,8 +25,8 @@ LATENCY = Histogram(
     registry=REGISTRY,
 )
 LOST = Counter(
-    "nexus_webhook_events_lost_total",
-    "Events that could not be written to the outbox (the database refused them).",
+    "nexus_webhook_deliveries_lost_total",
+    "Deliveries that could not be written to the outbox (the database refused them 3 times).",
     registry=REGISTRY,
 )
 COMMANDS = Counter(

@@ -1,31 +1,39 @@
 """The webhook outbox and delivery log, in the database.
 
-A delivery is one message (one event, one extension). Its row is written before the
-first attempt, so a restart loses none; each attempt appends to its log. A node works
-on a delivery only while it holds the claim (`claimed_by` until `claimed_until`): new
-deliveries are claimed by the node that wrote them, due retries are claimed by one
-conditional UPDATE (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so with several nodes each
-attempt is made once. A claim whose node died runs out and the delivery is taken over.
+An event's body is stored once (`webhook_events`); each subscribed extension gets a
+delivery of it (`webhook_deliveries`, its id the `webhook-id`), and each attempt is
+logged (`webhook_attempts`). New deliveries and attempts' outcomes are written in
+batches (`Journal`); the rest here is the rarer reads and moves.
+
+A node works on a delivery only while it holds the claim (`claimed_by` until
+`claimed_until`): new deliveries are claimed by the node that made them, due retries are
+claimed by one conditional UPDATE (`FOR UPDATE SKIP LOCKED` on PostgreSQL), so with
+several nodes each attempt is made once. A claim whose node died runs out and the
+delivery is taken over.
 """
 
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, delete, insert, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import Row, and_, bindparam, delete, exists, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from extensions.models import Attempt, Delivery
 from server.errors import NotFound
 from server.storage.database import as_utc, utcnow
-from server.storage.tables import webhook_attempts, webhook_deliveries
+from server.storage.tables import extensions, webhook_attempts, webhook_deliveries, webhook_events
 
 EXCERPT_CHARS = 1000
 PENDING, SUCCEEDED, FAILED = "pending", "succeeded", "failed"
+D = webhook_deliveries.c
+E = webhook_events.c
+X = extensions.c
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,13 +64,26 @@ class Settled:
     result: Result
     status: str
     next_at: datetime | None
-    keep: bool
+    keep: bool  # this node keeps the claim: it makes the (soon) retry itself
     at: datetime
+
+
+@dataclass
+class Batch:
+    """Rows for one transaction."""
+
+    events: list[dict[str, Any]]
+    deliveries: list[dict[str, Any]]
+    attempts: list[dict[str, Any]]
+    moves: list[dict[str, Any]]
+
+    def __bool__(self) -> bool:
+        return bool(self.events or self.deliveries or self.attempts or self.moves)
 
 
 _MOVE = (
     update(webhook_deliveries)
-    .where(webhook_deliveries.c.id == bindparam("b_id"))
+    .where(D.id == bindparam("b_id"))
     .values(
         status=bindparam("b_status"),
         attempts=bindparam("b_attempts"),
@@ -74,6 +95,17 @@ _MOVE = (
         updated_at=bindparam("b_at"),
     )
 )
+_LOGGED = select(webhook_deliveries, E.event, E.workspace_id, E.payload).join(
+    webhook_events, E.id == D.event_id
+)
+
+
+def _due(now: datetime) -> Any:
+    return and_(
+        D.status == PENDING,
+        D.next_attempt_at <= now,
+        or_(D.claimed_until.is_(None), D.claimed_until < now),
+    )
 
 
 def _delivery(row: Row, attempts: list[Attempt] | None = None) -> Delivery:
@@ -92,111 +124,67 @@ def _delivery(row: Row, attempts: list[Attempt] | None = None) -> Delivery:
     )
 
 
-def _due(now: datetime) -> Any:
-    table = webhook_deliveries.c
-    return and_(
-        table.status == PENDING,
-        table.next_attempt_at <= now,
-        or_(table.claimed_until.is_(None), table.claimed_until < now),
-    )
-
-
 class Outbox:
     def __init__(self, engine: AsyncEngine, node_id: str, lease_seconds: float) -> None:
         self.engine = engine
         self.node_id = node_id
         self.lease = timedelta(seconds=lease_seconds)
 
-    async def add(self, rows: list[dict[str, Any]], *, claim: bool) -> list[Job]:
-        """Write new deliveries (due now); claimed by this node when `claim`."""
-        now = utcnow()
-        values = [
-            {
-                **row,
-                "status": PENDING,
-                "attempts": 0,
-                "next_attempt_at": now,
-                "claimed_by": self.node_id if claim else None,
-                "claimed_until": now + self.lease if claim else None,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for row in rows
-        ]
-        if not os.environ.get("HACK_NODB"):
-            async with self.engine.begin() as conn:
-                await conn.execute(insert(webhook_deliveries), values)
-        return [Job(r["id"], r["extension_id"], r["payload"], 0) for r in rows]
+    def settled_values(self, item: Settled) -> dict[str, Any]:
+        """The delivery's columns after an attempt."""
+        claim_until = (item.next_at or item.at) + self.lease if item.keep else None
+        return {
+            "status": item.status,
+            "attempts": item.job.attempts + 1,
+            "next_attempt_at": item.next_at,
+            "claimed_by": self.node_id if item.keep else None,
+            "claimed_until": claim_until,
+            "last_status": item.result.status_code,
+            "last_error": item.result.error,
+            "updated_at": item.at,
+        }
+
+    async def write(self, batch: Batch) -> None:
+        """New events and deliveries, attempts and moves: one transaction. Rows of an
+        extension deleted meanwhile are left out (a second try, only then)."""
+        try:
+            await self._write(batch)
+        except IntegrityError:
+            async with self.engine.connect() as conn:
+                await self._write(await _without_orphans(conn, batch))
+
+    async def _write(self, batch: Batch) -> None:
+        async with self.engine.begin() as conn:
+            if batch.events:
+                await conn.execute(insert(webhook_events), batch.events)
+            if batch.deliveries:
+                await conn.execute(insert(webhook_deliveries), batch.deliveries)
+            if batch.attempts:
+                await conn.execute(insert(webhook_attempts), batch.attempts)
+            if batch.moves:
+                await conn.execute(_MOVE, batch.moves)
 
     async def claim_due(self, limit: int) -> list[Job]:
         """Claim up to `limit` deliveries whose next attempt is due and nobody holds."""
         now = utcnow()
-        table = webhook_deliveries.c
         async with self.engine.begin() as conn:
-            due = select(table.id).where(_due(now)).order_by(table.next_attempt_at).limit(limit)
+            due = select(D.id).where(_due(now)).order_by(D.next_attempt_at).limit(limit)
             if conn.dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
             claimed = await conn.execute(
                 update(webhook_deliveries)
-                .where(table.id.in_(due.scalar_subquery()), _due(now))
+                .where(D.id.in_(due.scalar_subquery()), _due(now))
                 .values(claimed_by=self.node_id, claimed_until=now + self.lease)
-                .returning(table.id, table.extension_id, table.payload, table.attempts)
+                .returning(D.id, D.extension_id, D.event_id, D.attempts)
             )
-            rows = claimed.all()
-        return [Job(r.id, r.extension_id, r.payload, r.attempts) for r in rows]
-
-    async def next_due(self) -> datetime | None:
-        """When the earliest unclaimed pending delivery falls due."""
-        table = webhook_deliveries.c
-        query = select(table.next_attempt_at).where(table.status == PENDING)
-        query = query.order_by(table.next_attempt_at).limit(1)
-        async with self.engine.connect() as conn:
-            value = (await conn.execute(query)).scalar()
-        return as_utc(value)
-
-    async def record(self, settled: list[Settled]) -> None:
-        """Log attempts and move their deliveries on, all in one transaction: each one
-        done (`status`), or due again at `next_at` — still claimed by this node when
-        `keep` (a retry it will make itself)."""
-        attempts, moves = [], []
-        for item in settled:
-            result = item.result
-            excerpt = result.excerpt[:EXCERPT_CHARS] if result.excerpt else None
-            attempts.append(
-                {
-                    "delivery_id": item.job.id,
-                    "at": item.at,
-                    "status_code": result.status_code,
-                    "latency_ms": result.latency_ms,
-                    "response_excerpt": excerpt,
-                    "error": result.error,
-                }
-            )
-            moves.append(
-                {
-                    "b_id": item.job.id,
-                    "b_status": item.status,
-                    "b_attempts": item.job.attempts + 1,
-                    "b_next": item.next_at,
-                    "b_by": self.node_id if item.keep else None,
-                    "b_until": (item.next_at or item.at) + self.lease if item.keep else None,
-                    "b_code": result.status_code,
-                    "b_error": result.error,
-                    "b_at": item.at,
-                }
-            )
-        if os.environ.get("HACK_NODB"):
-            return
-        async with self.engine.begin() as conn:
-            await conn.execute(insert(webhook_attempts), attempts)
-            await conn.execute(_MOVE, moves)
+            return await _jobs(conn, claimed.all())
 
     async def give_up(self, job: Job, reason: str) -> None:
         """End a delivery without an attempt (its extension is gone or disabled)."""
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(webhook_deliveries)
-                .where(webhook_deliveries.c.id == job.id)
+                .where(D.id == job.id)
                 .values(
                     status=FAILED,
                     next_attempt_at=None,
@@ -210,43 +198,37 @@ class Outbox:
     async def redeliver(self, extension_id: str, delivery_id: str) -> Job:
         """Send a logged delivery again now, with the same `webhook-id` and body."""
         now = utcnow()
-        table = webhook_deliveries.c
         async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    update(webhook_deliveries)
-                    .where(table.id == delivery_id, table.extension_id == extension_id)
-                    .values(
-                        status=PENDING,
-                        next_attempt_at=now,
-                        claimed_by=self.node_id,
-                        claimed_until=now + self.lease,
-                        updated_at=now,
-                    )
-                    .returning(table.id, table.extension_id, table.payload, table.attempts)
+            moved = await conn.execute(
+                update(webhook_deliveries)
+                .where(D.id == delivery_id, D.extension_id == extension_id)
+                .values(
+                    status=PENDING,
+                    next_attempt_at=now,
+                    claimed_by=self.node_id,
+                    claimed_until=now + self.lease,
+                    updated_at=now,
                 )
-            ).first()
-        if row is None:
+                .returning(D.id, D.extension_id, D.event_id, D.attempts)
+            )
+            jobs = await _jobs(conn, moved.all())
+        if not jobs:
             raise NotFound(f"no delivery {delivery_id!r} for this extension")
-        return Job(row.id, row.extension_id, row.payload, row.attempts)
+        return jobs[0]
 
     async def log(self, extension_id: str, limit: int, status: str | None = None) -> list[Delivery]:
         """An extension's deliveries, newest first (without their attempts)."""
-        table = webhook_deliveries.c
-        query = select(webhook_deliveries).where(table.extension_id == extension_id)
+        query = _LOGGED.where(D.extension_id == extension_id)
         if status is not None:
-            query = query.where(table.status == status)
-        query = query.order_by(table.created_at.desc(), table.id.desc()).limit(limit)
+            query = query.where(D.status == status)
+        query = query.order_by(D.created_at.desc(), D.id.desc()).limit(limit)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(query)).all()
         return [_delivery(row) for row in rows]
 
     async def get(self, extension_id: str, delivery_id: str) -> Delivery:
         """One delivery with every attempt."""
-        table = webhook_deliveries.c
-        query = select(webhook_deliveries).where(
-            table.id == delivery_id, table.extension_id == extension_id
-        )
+        query = _LOGGED.where(D.id == delivery_id, D.extension_id == extension_id)
         attempts = (
             select(webhook_attempts)
             .where(webhook_attempts.c.delivery_id == delivery_id)
@@ -264,18 +246,42 @@ class Outbox:
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(webhook_deliveries)
-                .where(webhook_deliveries.c.claimed_by == self.node_id)
+                .where(D.claimed_by == self.node_id)
                 .values(claimed_by=None, claimed_until=None)
             )
 
     async def prune(self, older_than: timedelta) -> int:
-        """Forget deliveries (and their attempts) created before `older_than` ago."""
+        """Forget events (with their deliveries and attempts) made before `older_than` ago,
+        but none with a delivery still being retried."""
         cutoff = utcnow() - older_than
+        retrying = exists().where(D.event_id == E.id, D.status == PENDING)
         async with self.engine.begin() as conn:
             done = await conn.execute(
-                delete(webhook_deliveries).where(webhook_deliveries.c.created_at < cutoff)
+                delete(webhook_events).where(E.created_at < cutoff, ~retrying)
             )
         return int(done.rowcount or 0)
+
+
+async def _without_orphans(conn: AsyncConnection, batch: Batch) -> Batch:
+    """The batch less deliveries of extensions that are gone and attempts of deliveries
+    that are gone."""
+    wanted = {row["extension_id"] for row in batch.deliveries}
+    alive = set((await conn.execute(select(X.id).where(X.id.in_(wanted)))).scalars())
+    deliveries = [row for row in batch.deliveries if row["extension_id"] in alive]
+    tried = {row["delivery_id"] for row in batch.attempts}
+    known = set((await conn.execute(select(D.id).where(D.id.in_(tried)))).scalars())
+    known |= {row["id"] for row in deliveries}
+    attempts = [row for row in batch.attempts if row["delivery_id"] in known]
+    return Batch(batch.events, deliveries, attempts, batch.moves)
+
+
+async def _jobs(conn: AsyncConnection, rows: Sequence[Row]) -> list[Job]:
+    """Jobs for claimed deliveries, with their events' bodies."""
+    if not rows:
+        return []
+    wanted = {row.event_id for row in rows}
+    bodies = dict((await conn.execute(select(E.id, E.payload).where(E.id.in_(wanted)))).all())
+    return [Job(r.id, r.extension_id, bodies[r.event_id], r.attempts) for r in rows]
 
 
 def _attempt(row: Row) -> Attempt:

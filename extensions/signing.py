@@ -33,6 +33,10 @@ def new_message_id() -> str:
     return f"msg_{uuid.uuid4().hex}"
 
 
+def new_event_id() -> str:
+    return f"evt_{uuid.uuid4().hex}"
+
+
 def _key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from extensions.outbox import FAILED, PENDING, Outbox, Result, Settled
+from extensions.journal import Journal
+from extensions.outbox import FAILED, PENDING, SUCCEEDED, Batch, Job, Outbox, Result, Settled
 from extensions.store import ExtensionStore
 from server.storage import UserStore, create_engine, migrate
 from server.storage.database import utcnow
@@ -24,8 +25,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
     await engine.dispose()
 
 
-async def extension_id(engine: AsyncEngine) -> str:
-    owner = await UserStore(engine).create("alice", None, is_admin=False)
+async def extension_id(engine: AsyncEngine, owner_name: str = "alice") -> str:
+    owner = await UserStore(engine).create(owner_name, None, is_admin=False)
     extension = await ExtensionStore(engine).create(
         {
             "owner_id": owner.id,
@@ -42,61 +43,103 @@ async def extension_id(engine: AsyncEngine) -> str:
     return extension.id
 
 
-async def test_two_nodes_never_claim_the_same_delivery(engine: AsyncEngine) -> None:
-    extension = await extension_id(engine)
-    node_a, node_b = Outbox(engine, "a", 60), Outbox(engine, "b", 60)
+def event_and_deliveries(extension: str, count: int) -> Batch:
+    now = utcnow()
+    event = {
+        "id": "evt_1",
+        "event": "file.saved",
+        "workspace_id": "w",
+        "payload": '{"type":"file.saved"}',
+        "created_at": now,
+    }
     rows = [
         {
             "id": f"msg_{i:04d}",
             "extension_id": extension,
-            "event": "file.saved",
-            "workspace_id": None,
-            "payload": "{}",
+            "event_id": "evt_1",
+            "status": PENDING,
+            "attempts": 0,
+            "next_attempt_at": now,
+            "claimed_by": None,
+            "claimed_until": None,
+            "last_status": None,
+            "last_error": None,
+            "created_at": now,
+            "updated_at": now,
         }
-        for i in range(120)
+        for i in range(count)
     ]
-    await node_a.add(rows, claim=False)
+    return Batch([event], rows, [], [])
+
+
+async def test_two_nodes_never_claim_the_same_delivery(engine: AsyncEngine) -> None:
+    extension = await extension_id(engine)
+    node_a, node_b = Outbox(engine, "a", 60), Outbox(engine, "b", 60)
+    batch = event_and_deliveries(extension, 120)
+    await node_a.write(batch)
 
     async def drain(outbox: Outbox) -> list[str]:
         taken: list[str] = []
-        while batch := await outbox.claim_due(7):
-            taken += [job.id for job in batch]
+        while jobs := await outbox.claim_due(7):
+            assert all(job.payload == '{"type":"file.saved"}' for job in jobs)
+            taken += [job.id for job in jobs]
         return taken
 
     got_a, got_b = await asyncio.gather(drain(node_a), drain(node_b))
     assert not set(got_a) & set(got_b)
-    assert sorted(got_a + got_b) == [row["id"] for row in rows]
+    assert sorted(got_a + got_b) == [row["id"] for row in batch.deliveries]
     assert await node_a.claim_due(10) == []  # all held now
 
 
-async def test_attempts_are_logged_and_deliveries_move_on(engine: AsyncEngine) -> None:
+async def test_the_journal_logs_attempts_and_moves_deliveries_on(engine: AsyncEngine) -> None:
     extension = await extension_id(engine)
     outbox = Outbox(engine, "a", 60)
-    row = {
-        "id": "msg_1",
-        "extension_id": extension,
-        "event": "file.saved",
-        "workspace_id": "w",
-        "payload": '{"type":"file.saved"}',
-    }
-    [job] = await outbox.add([row], claim=True)
+    journal = Journal(outbox)
+    batch = event_and_deliveries(extension, 2)
+    await journal.add(batch.events[0], batch.deliveries)
+    first, second = (Job(row["id"], extension, "{}", 0) for row in batch.deliveries)
     now = utcnow()
     refused = Result(503, 4.2, "busy " * 400, "answered 503")
-    await outbox.record([Settled(job, refused, PENDING, now, False, now)])
-    [again] = await outbox.claim_due(5)  # released and due: any node may take it
-    assert again.id == "msg_1" and again.attempts == 1
-    await outbox.record(
-        [Settled(again, Result(410, 1.0, None, "answered 410"), FAILED, None, False, now)]
-    )
-    delivery = await outbox.get(extension, "msg_1")
+    await journal.settle(Settled(first, refused, PENDING, now, False, now))  # before the write
+    await journal.close()
+    await journal.settle(Settled(second, Result(200, 1.0, "ok", None), SUCCEEDED, None, False, now))
+    await journal.close()  # after: a move
+    [again] = await outbox.claim_due(5)  # msg_0000: released and due, any node may take it
+    assert again.id == first.id and again.attempts == 1
+    gone = Result(410, 1.0, None, "answered 410")
+    await journal.settle(Settled(again, gone, FAILED, None, False, now))
+    await journal.close()
+    delivery = await outbox.get(extension, first.id)
     assert delivery.status == FAILED and delivery.attempts == 2
     assert [a.status_code for a in delivery.attempt_log] == [503, 410]
     assert len(delivery.attempt_log[0].response_excerpt or "") == 1000
-    assert delivery.payload == {"type": "file.saved"}
+    assert delivery.payload == {"type": "file.saved"} and delivery.event == "file.saved"
+    assert (await outbox.get(extension, second.id)).status == SUCCEEDED
 
-    redone = await outbox.redeliver(extension, "msg_1")
-    assert redone.attempts == 2
-    assert (await outbox.get(extension, "msg_1")).status == PENDING
+    redone = await outbox.redeliver(extension, first.id)
+    assert redone.attempts == 2 and redone.payload == '{"type":"file.saved"}'
+    assert (await outbox.get(extension, first.id)).status == PENDING
     assert await outbox.prune(timedelta(days=3)) == 0
-    assert await outbox.prune(timedelta(seconds=-1)) == 1  # everything is older than "future"
+    assert await outbox.prune(timedelta(seconds=-1)) == 0  # one delivery is being retried
+    await journal.settle(Settled(redone, Result(200, 1.0, None, None), SUCCEEDED, None, False, now))
+    await journal.close()
+    assert await outbox.prune(timedelta(seconds=-1)) == 1  # the event, and its deliveries
     assert await outbox.log(extension, 10) == []
+
+
+async def test_rows_of_an_extension_deleted_meanwhile_do_not_sink_the_batch(
+    engine: AsyncEngine,
+) -> None:
+    kept, gone = await extension_id(engine), await extension_id(engine, "bob")
+    outbox = Outbox(engine, "a", 60)
+    batch = event_and_deliveries(kept, 2)
+    batch.deliveries[1]["extension_id"] = gone
+    await ExtensionStore(engine).delete(gone)
+    now = utcnow()
+    lost = Job(batch.deliveries[1]["id"], gone, "{}", 0)
+    attempt = Result(200, 1.0, None, None)
+    journal = Journal(outbox)
+    await journal.add(batch.events[0], batch.deliveries)
+    await journal.settle(Settled(lost, attempt, SUCCEEDED, None, False, now))
+    await journal.close()
+    assert [d.id for d in await outbox.log(kept, 10)] == [batch.deliveries[0]["id"]]

@@ -74,10 +74,8 @@ class Announcer:
 
     async def saved(self, workspace_id: str, path: str, source: str) -> None:
         """A file written other than by the write-back (REST, a command): told at once."""
-        await self.bus.publish(
-            f"workspace.{workspace_id}.saved",
-            FileSaved(workspace_id=workspace_id, path=path, source=source),
-        )
+        event = FileSaved(workspace_id=workspace_id, path=path, source=source)
+        await self._publish(f"workspace.{workspace_id}.saved", event)
 
     def _spawn(self, topic: str, event: Event) -> None:
         task = asyncio.create_task(self._publish(topic, event), name="collab:announce")

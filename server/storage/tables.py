@@ -299,8 +299,20 @@ extension_commands = Table(
     Index("ix_extension_commands_extension_id", "extension_id"),
 )
 
-# The webhook outbox and delivery log: one row per (event, extension), retried from here
-# (so a restart keeps retrying) and claimed by one node at a time.
+# The webhook outbox and delivery log. An event's body is stored once; each subscribed
+# extension gets a delivery of it (retried from here, so a restart keeps retrying, and
+# claimed by one node at a time).
+webhook_events = Table(
+    "webhook_events",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("event", String(64), nullable=False),
+    Column("workspace_id", String(32), nullable=True),
+    Column("payload", Text, nullable=False),  # the exact body sent on every attempt
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_webhook_events_created_at", "created_at"),
+)
+
 webhook_deliveries = Table(
     "webhook_deliveries",
     metadata,
@@ -308,9 +320,12 @@ webhook_deliveries = Table(
     Column(
         "extension_id", String(32), ForeignKey("extensions.id", ondelete="CASCADE"), nullable=False
     ),
-    Column("event", String(64), nullable=False),
-    Column("workspace_id", String(32), nullable=True),
-    Column("payload", Text, nullable=False),  # the exact body sent on every attempt
+    Column(
+        "event_id",
+        String(40),
+        ForeignKey("webhook_events.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
     Column("status", String(16), nullable=False),  # pending, succeeded, failed
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", DateTime(timezone=True), nullable=True),
@@ -322,6 +337,7 @@ webhook_deliveries = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
     Index("ix_webhook_deliveries_extension_created", "extension_id", "created_at"),
+    Index("ix_webhook_deliveries_event_id", "event_id"),
 )
 
 webhook_attempts = Table(
