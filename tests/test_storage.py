@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect
@@ -20,7 +21,7 @@ from server.storage import (
     create_engine,
     migrate,
 )
-from server.storage.tables import metadata
+from server.storage.tables import extensions, metadata
 
 
 @pytest.fixture
@@ -130,3 +131,80 @@ async def test_audit_log_keeps_entries_newest_first(engine: AsyncEngine) -> None
     ]
     assert entries[1].detail == {"n": 1}
     assert entries[0].at.tzinfo is not None
+
+
+async def test_upgrading_keeps_the_webhook_log_and_pending_retries(database_url: str) -> None:
+    """0008 moved each delivery's body into `webhook_events`: a log written before it
+    still reads the same, and a pending retry is still claimed with its body."""
+    from extensions.outbox import Outbox
+    from server.storage.database import utcnow
+
+    engine = create_engine(database_url)
+    try:
+        await migrate(engine, "0007")
+        user = await UserStore(engine).create("owner", None, is_admin=False)
+        now = utcnow()
+        async with engine.begin() as conn:
+            await conn.execute(
+                extensions.insert().values(
+                    id="ext1",
+                    owner_id=user.id,
+                    name="ci",
+                    webhook_url="http://ci",
+                    events=[],
+                    commands=[],
+                    role="editor",
+                    secret="whsec_x",
+                    enabled=True,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+        old = {
+            "extension_id": "ext1",
+            "event": "file.saved",
+            "workspace_id": None,
+            "status": "pending",
+            "next_attempt_at": now,
+            "created_at": now,
+            "updated_at": now,
+        }
+        async with engine.begin() as conn:
+            await conn.execute(
+                _old_deliveries().insert(),
+                [
+                    {**old, "id": "msg_a", "payload": '{"n":1}', "attempts": 1},
+                    {**old, "id": "msg_b", "payload": '{"n":2}', "attempts": 0},
+                ],
+            )
+        await migrate(engine)
+
+        outbox = Outbox(engine, "node", 30.0)
+        logged = {d.id: d for d in await outbox.log("ext1", 10)}
+        assert set(logged) == {"msg_a", "msg_b"}
+        assert logged["msg_a"].event == "file.saved"
+        jobs = {job.id: job for job in await outbox.claim_due(10)}
+        assert jobs["msg_a"].payload == '{"n":1}' and jobs["msg_a"].attempts == 1
+        assert jobs["msg_b"].payload == '{"n":2}'
+    finally:
+        await engine.dispose()
+
+
+def _old_deliveries() -> Any:
+    """`webhook_deliveries` as revision 0007 made it."""
+    from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text
+
+    return Table(
+        "webhook_deliveries",
+        MetaData(),
+        Column("id", String(40), primary_key=True),
+        Column("extension_id", String(32)),
+        Column("event", String(64)),
+        Column("workspace_id", String(32)),
+        Column("payload", Text),
+        Column("status", String(16)),
+        Column("attempts", Integer),
+        Column("next_attempt_at", DateTime(timezone=True)),
+        Column("created_at", DateTime(timezone=True)),
+        Column("updated_at", DateTime(timezone=True)),
+    )

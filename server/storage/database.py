@@ -66,20 +66,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, revision: str) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    command.upgrade(config, revision)
 
 
 _migrate_lock = asyncio.Lock()
 
 
-async def migrate(engine: AsyncEngine) -> None:
-    """Bring the schema to the newest revision (safe to call on every start)."""
+async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Bring the schema to the newest revision (safe to call on every start); tests
+    name an older `revision` to check what an upgrade does to existing data."""
     async with _migrate_lock, engine.begin() as connection:
         if connection.dialect.name == "postgresql":
             # Two nodes starting together must not both create the tables.
             await connection.exec_driver_sql("SELECT pg_advisory_xact_lock(7361001)")
-        await connection.run_sync(_upgrade)
+        await connection.run_sync(_upgrade, revision)

@@ -54,20 +54,12 @@ def upgrade() -> None:
     )
     op.create_index("ix_extension_commands_extension_id", "extension_commands", ["extension_id"])
     op.create_table(
-        "webhook_events",
-        sa.Column("id", sa.String(40), nullable=False),
-        sa.Column("event", sa.String(64), nullable=False),
-        sa.Column("workspace_id", sa.String(32), nullable=True),
-        sa.Column("payload", sa.Text, nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("id", name="pk_webhook_events"),
-    )
-    op.create_index("ix_webhook_events_created_at", "webhook_events", ["created_at"])
-    op.create_table(
         "webhook_deliveries",
         sa.Column("id", sa.String(40), nullable=False),
         sa.Column("extension_id", sa.String(32), nullable=False),
-        sa.Column("event_id", sa.String(40), nullable=False),
+        sa.Column("event", sa.String(64), nullable=False),
+        sa.Column("workspace_id", sa.String(32), nullable=True),
+        sa.Column("payload", sa.Text, nullable=False),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer, nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True),
@@ -79,7 +71,6 @@ def upgrade() -> None:
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_webhook_deliveries"),
         _fk("webhook_deliveries", "extension_id", "extensions"),
-        _fk("webhook_deliveries", "event_id", "webhook_events"),
     )
     op.create_index(
         "ix_webhook_deliveries_status_next",
@@ -91,7 +82,6 @@ def upgrade() -> None:
         "webhook_deliveries",
         ["extension_id", "created_at"],
     )
-    op.create_index("ix_webhook_deliveries_event_id", "webhook_deliveries", ["event_id"])
     op.create_table(
         "webhook_attempts",
         sa.Column(
@@ -115,6 +105,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("webhook_attempts")
     op.drop_table("webhook_deliveries")
-    op.drop_table("webhook_events")
     op.drop_table("extension_commands")
     op.drop_table("extensions")
