@@ -109,6 +109,7 @@ class ContributedCommands:
             args_model=_args_model(spec),
             description=spec.description,
             tool=spec.ai_tool,
+            phrases=tuple(spec.phrases) or (spec.title,),
         )
         self._owner[spec.id] = extension_id
 

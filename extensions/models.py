@@ -4,7 +4,7 @@ description shows)."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -14,6 +14,8 @@ from server.models import Role
 COMMAND_ID = r"^[A-Za-z][A-Za-z0-9_-]*(\.[A-Za-z0-9_-]+)+$"
 MAX_EVENTS = len(EVENTS)
 MAX_COMMANDS = 100
+MAX_PHRASES = 10
+PHRASE = r"^[A-Za-z0-9' ]*[A-Za-z0-9][A-Za-z0-9' ]*$"  # words, said: no markup
 
 
 class CommandSpec(BaseModel):
@@ -30,6 +32,12 @@ class CommandSpec(BaseModel):
     )
     ai_tool: bool = Field(
         False, description="Offer it to the chat's models as a tool (run with the asker's role)."
+    )
+    phrases: list[Annotated[str, Field(max_length=100, pattern=PHRASE)]] = Field(
+        default_factory=list,
+        max_length=MAX_PHRASES,
+        description="Ways people say it to run it by voice (plain words, e.g. "
+        "`run the ci`); none: its title. Spoken commands take no arguments.",
     )
 
 

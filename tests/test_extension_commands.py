@@ -14,6 +14,7 @@ import pytest
 from aiohttp import web
 
 from tests._receiver import Receiver, sign_request, verify_signature
+from tests._voice_cases import synthesize, tools_available
 from tests.conftest import RunningServer, make_settings, serve
 from tests.test_extensions import FAST, owner_and_workspace, register
 
@@ -77,6 +78,49 @@ async def test_a_contributed_command_round_trips_from_rest_and_socketio(
         await socket.disconnect()
     assert ack == {"ok": True, "result": {"started": "dev", "by": "alice"}}
     assert receiver.of_type("command.execute")[1].json["data"]["source"] == "socket"
+
+
+@pytest.mark.skipif(not tools_available(), reason="espeak-ng and sox are needed (make system-deps)")
+async def test_a_contributed_command_is_run_by_saying_it(
+    server: RunningServer, receiver: Receiver, tmp_path: Path
+) -> None:
+    """Its phrases (or, without any, its title) join the voice grammar while it is
+    registered: said aloud, the command runs on the extension as the speaker."""
+    token, workspace = await owner_and_workspace(server)
+    deploy = {"id": "deploy.staging", "title": "Deploy", "phrases": ["deploy to staging"]}
+    page = {"id": "oncall.page", "title": "Page the on-call engineer"}
+    created = await register(server, token, workspace, receiver.url, commands=[deploy, page])
+
+    async def answer(request: dict[str, Any]) -> web.StreamResponse:
+        return web.json_response({"result": f"ran {request['data']['command']}"})
+
+    receiver.on_command = answer
+    for text, command in (
+        ("deploy to staging", "deploy.staging"),
+        ("page the on call engineer", "oncall.page"),
+    ):
+        audio = synthesize(text, "en-us", 150, 0.0, tmp_path / f"{command}.wav")
+        said = await server.http.post(
+            "/api/v1/voice/command",
+            params={"workspace": workspace},
+            content=audio.read_bytes(),
+            headers={**server.headers(token), "Content-Type": "audio/wav"},
+            timeout=120,
+        )
+        assert said.status_code == 200, said.text
+        body = said.json()
+        assert (body["command"], body["executed"]) == (command, True), body
+        assert body["result"] == f"ran {command}"
+        sent = receiver.of_type("command.execute")[-1]
+        assert sent.json["data"]["source"] == "voice"
+        verify_signature(created["secret"], sent.headers, sent.body)
+
+    bad = await server.http.patch(
+        f"/api/v1/extensions/{created['id']}",
+        json={"commands": [{**deploy, "phrases": ["deploy to {env}"]}]},
+        headers=server.headers(token),
+    )
+    assert bad.status_code == 422 and "phrases" in bad.text
 
 
 async def test_a_command_whose_extension_misbehaves_fails_clearly(

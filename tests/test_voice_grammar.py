@@ -8,7 +8,7 @@ import pytest
 
 from server.errors import InvalidInput
 from voice.cursor import Cursor, place
-from voice.grammar import CHAT, Vocabulary, parse
+from voice.grammar import CHAT, Vocabulary, parse, spoken_commands
 from voice.vocabulary import build_vocabulary
 
 pytestmark = pytest.mark.unit  # starts no server, database or other process
@@ -93,3 +93,15 @@ def test_a_spoken_command_takes_its_place_from_the_editor() -> None:
     assert place("debug.toggleBreakpoint", {"line": 30}, Cursor()) == {"line": 30}
     with pytest.raises(InvalidInput, match="send its path"):
         place("file.run", {}, Cursor())
+
+
+def test_contributed_commands_are_said_by_their_phrases() -> None:
+    commands = spoken_commands(
+        [("deploy.staging", ["Deploy to staging!", "ship it to staging"]), ("x.none", ["?"])]
+    )
+    vocab = Vocabulary(["main.py"], commands=commands)
+    assert top("Deploy to staging.", vocab) == ("deploy.staging", {})
+    assert top("ship it to staging", vocab) == ("deploy.staging", {})
+    assert top("save the file", vocab) == ("editor.save", {})  # the table's own still win
+    assert top("deploy to staging")[0] == CHAT  # only where they are registered
+    assert vocab.prompt().startswith("deploy to staging, ship it to staging, main.py")

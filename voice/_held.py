@@ -81,7 +81,7 @@ async def within_commands(
     heard = utterance.heard
     said = " ".join(normalize(heard.text))
     near: dict[str, Candidate] = {}
-    for h, text, credible in await held(utterance, command_words()):
+    for h, text, credible in await held(utterance, command_words() | utterance.vocab.command_words):
         # a near match is new evidence only if holding the words changed them
         near_ok = text != said and h.logprob >= heard.logprob
         for c in parse(h.text, utterance.vocab):

@@ -7,8 +7,10 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from voice._normalize import normalize
 from voice.commands_table import RULES, Rule
 from voice.numbers import SCALES, TENS, UNITS
 
@@ -60,6 +62,19 @@ def variants() -> tuple[Variant, ...]:
                     continue
                 seen.add((rule.command, literal))
                 result.append(Variant(rule, literal, has_slot))
+    return tuple(result)
+
+
+def spoken_commands(commands: Iterable[tuple[str, Sequence[str]]]) -> tuple[Variant, ...]:
+    """Variants for commands registered while the server runs (an extension's), from
+    their plain-word phrases: said as written, without an argument."""
+    result: list[Variant] = []
+    for command, phrases in commands:
+        wordings = {tuple(normalize(phrase)) for phrase in phrases} - {()}
+        if not wordings:
+            continue
+        rule = Rule(command, tuple(" ".join(w) for w in sorted(wordings)))
+        result.extend(Variant(rule, words, False) for words in sorted(wordings))
     return tuple(result)
 
 

@@ -94,7 +94,7 @@ async def rescore(
 def _credible(c: Candidate, vocab: Vocabulary) -> bool:
     """A spoken path that is neither a workspace file nor shaped like one ("open at her
     middle") is the transcript's words, not evidence for a command."""
-    rule = RULE_BY_COMMAND[c.command]
-    if rule.kind != "path" or rule.slot is None:
+    rule = RULE_BY_COMMAND.get(c.command)  # None: a contributed command, said as is
+    if rule is None or rule.kind != "path" or rule.slot is None:
         return True
     return vocab.plausible_path(str(c.args.get(rule.slot, "")))

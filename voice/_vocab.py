@@ -7,8 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz, process
+
+if TYPE_CHECKING:
+    from voice._phrases import Variant
 
 CONVENTIONAL_NAMES = {
     name.lower(): name
@@ -34,12 +38,13 @@ def symbol_words(symbol: str) -> str:
 
 @dataclass
 class Vocabulary:
-    """What a workspace adds to the grammar: its file paths (to resolve spoken paths)
-    and the names its code defines (to resolve a spoken name to the identifier it was
-    said for), most defined first."""
+    """What a workspace adds to the grammar: its file paths (to resolve spoken paths),
+    the names its code defines (to resolve a spoken name to the identifier it was said
+    for), most defined first, and the commands its extensions contribute, as said."""
 
     paths: Sequence[str] = ()
     symbols: Sequence[str] = ()
+    commands: Sequence[Variant] = ()
     _by_lower: dict[str, str] = field(default_factory=dict, repr=False)
     _by_stem: dict[str, str | None] = field(default_factory=dict, repr=False)  # None: ambiguous
     _symbol_by_words: dict[str, str] = field(default_factory=dict, repr=False)
@@ -55,14 +60,22 @@ class Vocabulary:
         for symbol in self.symbols:
             self._symbol_by_words.setdefault(symbol_words(symbol), symbol)
 
-    def prompt(self, limit: int = 24, symbol_limit: int = 0) -> str:
-        """File names (shallow ones first) to bias recognition toward, and as many
-        defined names as asked for, as they are said. None by default: measured on the
-        harder set, adding even one ("parse") to the hotwords cost two commands of 58
-        (tiny.en hears the whole utterance differently), while no miss was a name."""
+    @property
+    def command_words(self) -> frozenset[str]:
+        """The words of the contributed commands (for decodes held to command words)."""
+        return frozenset(word for variant in self.commands for word in variant.words)
+
+    def prompt(self, limit: int = 24, symbol_limit: int = 0, command_limit: int = 16) -> str:
+        """What to bias recognition toward: the contributed commands' phrases (tiny.en
+        hears "deploy to staging" as "the light is changing" without them, and exactly
+        with them), file names (shallow ones first), and as many defined names as asked
+        for, as they are said. No names by default: measured on the harder set, adding
+        even one ("parse") to the hotwords cost two commands of 58 (tiny.en hears the
+        whole utterance differently), while no miss was a name."""
+        phrases = list(dict.fromkeys(v.text for v in self.commands))[:command_limit]
         names = sorted(self.paths, key=lambda p: (p.count("/"), len(p), p.lower()))[:limit]
         spoken = [symbol_words(s) for s in self.symbols[:symbol_limit]]
-        return ", ".join([*(name.rsplit("/", 1)[-1] for name in names), *spoken])
+        return ", ".join([*phrases, *(name.rsplit("/", 1)[-1] for name in names), *spoken])
 
     def resolve_symbol(self, spoken: str) -> str | None:
         """The workspace name that `spoken` says ("parse dates" → `parse_dates`)."""

@@ -27,6 +27,7 @@ from voice._phrases import (
     number_command_words,
     number_literals,
     one_word_wordings,
+    spoken_commands,
     variants,
 )
 from voice._vocab import CONVENTIONAL_NAMES, Vocabulary, symbol_words
@@ -56,6 +57,7 @@ __all__ = [
     "parse_choice",
     "readings",
     "repeats",
+    "spoken_commands",
     "symbol_words",
     "variants",
 ]
@@ -108,7 +110,7 @@ def match(words: list[str], vocab: Vocabulary, transcript: str = "") -> list[Can
     best: dict[tuple[str, str], Candidate] = {}
     if not words:
         return []
-    for variant in variants():
+    for variant in (*variants(), *vocab.commands):
         n = len(variant.words)
         if variant.has_slot:
             spans = range(max(1, n - 1), min(len(words) - 1, n + 1) + 1)

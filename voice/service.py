@@ -21,8 +21,8 @@ from server.models import Role
 from voice import metrics
 from voice.audio import speech_span
 from voice.cursor import Cursor, place
-from voice.grammar import CHAT, Candidate, parse_choice
-from voice.recognizer import recognize
+from voice.grammar import CHAT, Candidate, Variant, parse_choice, spoken_commands
+from voice.recognizer import RULE_BY_COMMAND, recognize
 from voice.transcriber import Transcriber
 from voice.vocabulary import WorkspaceVocabularies
 
@@ -81,6 +81,20 @@ class VoiceService:
         self.vocabularies = WorkspaceVocabularies()
         self._last: dict[tuple[str, str], _Last] = {}  # (username, workspace) → last result
         self._subscription: Subscription | None = None
+        self._spoken: tuple[int, tuple[Variant, ...]] = (-1, ())
+
+    def spoken_commands(self) -> tuple[Variant, ...]:
+        """The registry's commands that have phrases and no rule in the phrase table
+        (an extension's), as the grammar matches them; rebuilt when the registry changes."""
+        version, cached = self._spoken
+        if version != self.registry.version:
+            cached = spoken_commands(
+                (command.id, command.phrases)
+                for command in self.registry
+                if command.phrases and command.id not in RULE_BY_COMMAND
+            )
+            self._spoken = (self.registry.version, cached)
+        return cached
 
     def start(self, bus: Bus | None = None) -> None:
         if self.settings.voice_preload:  # else the first request loads it (wait_ready)
@@ -126,6 +140,7 @@ class VoiceService:
             metrics.TRANSCRIPTIONS.labels("silence").inc()
             return VoiceResult(transcript="", command=None)
         vocab = await self.vocabularies.get(access.workspace.id, Path(access.workspace.path))
+        vocab.commands = self.spoken_commands()
         recognition = await recognize(self.transcriber, speech, vocab)
         if not recognition.candidates:
             metrics.TRANSCRIPTIONS.labels("silence").inc()

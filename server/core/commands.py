@@ -98,6 +98,9 @@ class Command:
     handler: CommandHandler
     feature: Any = None
     tool: bool = False  # offered to models as a tool (besides the built-in tool list)
+    # how people say it, for voice (plain words; built-in commands have their phrase
+    # table in `voice.commands_table` instead)
+    phrases: tuple[str, ...] = ()
 
     def parse_args(self, args: Any) -> BaseModel:
         if _has_lone_surrogate(args):
@@ -145,10 +148,12 @@ class CommandRegistry:
         args_model: type[BaseModel] | None = None,
         description: str | None = None,
         tool: bool = False,
+        phrases: tuple[str, ...] = (),
     ) -> Command:
         """Register a command; `args_model` and `description` default to the handler's
         second parameter's annotation and its docstring (commands made at run time, such
-        as an extension's, pass them). `tool`: offered to models as a tool."""
+        as an extension's, pass them). `tool`: offered to models as a tool; `phrases`:
+        ways to say it (voice)."""
         if command_id in self._commands:
             raise ValueError(f"command {command_id!r} is already registered")
         args_model = args_model or _args_model(handler)
@@ -169,6 +174,7 @@ class CommandRegistry:
             handler=call,
             feature=feature,
             tool=tool,
+            phrases=phrases,
         )
         self._commands[command_id] = command
         self.version += 1
