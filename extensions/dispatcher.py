@@ -24,16 +24,17 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
 from extensions import metrics, signing
 from extensions.catalog import Occurrence, translate
 from extensions.changes import Changes
+from extensions.courier import Courier
 from extensions.directory import Directory
 from extensions.journal import Journal
 from extensions.outbox import FAILED, PENDING, SUCCEEDED, Job, Outbox, Result, Settled
-from extensions.sender import Sender
 from extensions.store import Extension
 from server.bus import Envelope
 from server.storage.database import utcnow
@@ -64,7 +65,7 @@ class Dispatcher:
     def __init__(
         self,
         outbox: Outbox,
-        sender: Sender,
+        courier: Courier,
         directory: Directory,
         changes: Changes,
         *,
@@ -75,7 +76,7 @@ class Dispatcher:
     ) -> None:
         self.outbox = outbox
         self.journal = Journal(outbox)
-        self.sender = sender
+        self.courier = courier
         self.directory = directory
         self.changes = changes
         self.node_id = node_id
@@ -83,19 +84,15 @@ class Dispatcher:
         self.concurrency = concurrency
         self.capacity = concurrency * HELD_PER_WORKER
         self.log_days = log_days
-        self._queue: asyncio.Queue[Job] = asyncio.Queue()
-        self._held = 0  # claimed here and not settled: queued, being sent, or waiting
+        self._held = 0  # claimed here and not settled: with the courier, or waiting
         self._backlog = False  # deliveries were left for the poller
         self._tasks: list[asyncio.Task[None]] = []
         self._timers: set[asyncio.TimerHandle] = set()
 
     async def start(self) -> None:
         await self.outbox.release_mine()
-        self._tasks = [
-            asyncio.create_task(self._work(), name=f"webhooks:worker{i}")
-            for i in range(self.concurrency)
-        ]
-        self._tasks.append(asyncio.create_task(self._poll(), name="webhooks:poll"))
+        self.courier.start(self._settled)
+        self._tasks = [asyncio.create_task(self._poll(), name="webhooks:poll")]
         self._tasks.append(asyncio.create_task(self._prune(), name="webhooks:prune"))
 
     async def close(self) -> None:
@@ -104,6 +101,7 @@ class Dispatcher:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.courier.close()
         await self.journal.close()
 
     # -- events in -------------------------------------------------------------------
@@ -171,36 +169,42 @@ class Dispatcher:
 
     def _take(self, job: Job) -> None:
         self._held += 1
-        self._queue.put_nowait(job)
+        self._attempt(job)
 
-    async def _work(self) -> None:
-        while True:
-            job = await self._queue.get()
-            kept = False
-            try:
-                kept = await self._attempt(job)
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # its claim runs out; the poller tries it again
-                log.exception("webhook delivery %s failed", job.id)
-            finally:
-                if not kept:
-                    self._held -= 1
-
-    async def _attempt(self, job: Job) -> bool:
-        """One attempt; whether this node keeps the delivery for a retry soon."""
+    def _attempt(self, job: Job) -> None:
+        """Hand one attempt to the courier (its result comes back to `_settled`)."""
         extension = self.directory.get(job.extension_id)
         if extension is None or not extension.enabled:
             reason = "the extension is disabled" if extension else "the extension was deleted"
+            self._background(self._give_up(job, reason))
+            return
+        self.courier.send(job, extension.webhook_url, extension.signing_secrets())
+
+    async def _give_up(self, job: Job, reason: str) -> None:
+        try:
             await self.outbox.give_up(job, reason)
-            return False
-        result, wait = await self.sender.deliver(extension, job.id, job.payload.encode())
+        finally:
+            self._held -= 1
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(work, name="webhooks:give-up")
+        self._tasks.append(task)
+        task.add_done_callback(self._tasks.remove)
+
+    async def _settled(self, job: Job, result: Result, wait: float | None) -> None:
         metrics.LATENCY.observe(result.latency_ms / 1000)
-        return await self._settle(job, extension, result, wait)
+        kept = False
+        try:
+            kept = await self._settle(job, self.directory.get(job.extension_id), result, wait)
+        finally:
+            if not kept:
+                self._held -= 1
 
     async def _settle(
-        self, job: Job, extension: Extension, result: Result, wait: float | None
+        self, job: Job, extension: Extension | None, result: Result, wait: float | None
     ) -> bool:
+        """Log the attempt and move the delivery on; whether this node keeps it for a
+        retry soon."""
         attempts = job.attempts + 1
         status_code = result.status_code
         if status_code is not None and 200 <= status_code < 300:
@@ -216,7 +220,7 @@ class Dispatcher:
         now = utcnow()
         next_at = now + timedelta(seconds=delay) if delay is not None else None
         await self.journal.settle(Settled(job, result, status, next_at, keep, now))
-        if outcome == "gone":
+        if outcome == "gone" and extension is not None:
             await self.changes.disable(extension, "the receiver answered 410 Gone")
         if keep and delay is not None:
             self._later(delay, Job(job.id, job.extension_id, job.payload, attempts))
@@ -234,7 +238,7 @@ class Dispatcher:
 
         def due() -> None:
             self._timers.discard(timer)
-            self._queue.put_nowait(job)
+            self._attempt(job)
 
         timer = loop.call_later(delay, due)
         self._timers.add(timer)

@@ -9,6 +9,7 @@ from datetime import timedelta
 from extensions import rest
 from extensions.changes import TOPIC, Changes
 from extensions.contributed import ContributedCommands
+from extensions.courier import Courier
 from extensions.directory import Directory
 from extensions.dispatcher import Dispatcher
 from extensions.http import HttpClient
@@ -59,9 +60,15 @@ async def setup(app: NexusApp) -> None:
     outbox = Outbox(
         app.engine, app.node_id, settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
     )
+    courier = Courier(
+        app.supervisor,
+        allowed_hosts=settings.webhook_allowed_hosts,
+        timeout=settings.webhook_timeout_seconds,
+        concurrency=settings.webhook_concurrency,
+    )
     dispatcher = Dispatcher(
         outbox,
-        sender,
+        courier,
         directory,
         changes,
         node_id=app.node_id,

@@ -61,22 +61,23 @@ class Sender:
         self.client = client
         self.timeout = timeout
 
-    def _headers(self, extension: Extension, message_id: str, body: bytes) -> dict[str, str]:
-        signed = signing.headers(extension.signing_secrets(), message_id, body)
+    def _headers(self, secrets: list[str], message_id: str, body: bytes) -> dict[str, str]:
+        signed = signing.headers(secrets, message_id, body)
         return {**signed, "Content-Type": "application/json", "User-Agent": USER_AGENT}
 
     async def deliver(
-        self, extension: Extension, message_id: str, body: bytes
+        self, url: str, secrets: list[str], message_id: str, body: bytes
     ) -> tuple[Result, float | None]:
-        """One webhook attempt: its result, and the receiver's `Retry-After` if any."""
+        """One webhook attempt to `url`, signed with each of `secrets`: its result, and
+        the receiver's `Retry-After` if any."""
         started = time.perf_counter()
         status: int | None = None
         excerpt: str | None = None
         error: str | None = None
         wait: float | None = None
-        headers = self._headers(extension, message_id, body)
+        headers = self._headers(secrets, message_id, body)
         try:
-            answer = await self.client.post(extension.webhook_url, body, headers, EXCERPT_CHARS)
+            answer = await self.client.post(url, body, headers, EXCERPT_CHARS)
             status = answer.status
             wait = retry_after(answer.headers.get("retry-after", ""))
             excerpt = answer.body.decode("utf-8", errors="replace") or None
@@ -96,7 +97,7 @@ class Sender:
     ) -> Any:
         """Run a contributed command on its extension; its answer's `result`."""
         name = f"extension {extension.name!r}"
-        headers = self._headers(extension, message_id, body)
+        headers = self._headers(extension.signing_secrets(), message_id, body)
         try:
             answer = await self.client.post(
                 extension.webhook_url, body, headers, MAX_COMMAND_ANSWER + 1

@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 
 from tests._receiver import Receiver, garbage_server, verify_signature
@@ -288,3 +289,37 @@ async def test_deliveries_survive_a_restart(tmp_path: Path, receiver: Receiver) 
         attempts = await receiver.wait_type("file.saved", count=2)
         assert attempts[0].headers["webhook-id"] == attempts[1].headers["webhook-id"]
         verify_signature(created["secret"], attempts[1].headers, attempts[1].body)
+
+
+async def test_deliveries_outlive_a_crashed_courier(
+    server: RunningServer, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Attempts are made by a courier process of their own, at a lower priority and
+    without the server's environment. Killed mid-attempt, it is started again and the
+    delivery is retried with the same `webhook-id`."""
+    monkeypatch.setenv("NEXUS_ADMIN_TOKEN", "never-for-the-courier")
+    token, workspace = await owner_and_workspace(server)
+    created = await register(server, token, workspace, receiver.url)
+    receiver.replies.append((200, b"late", {}, 5.0))  # held until the courier is gone
+    await save(server, token, workspace, "c.txt", "three")
+    first = (await receiver.wait_type("file.saved"))[0]
+
+    courier = next(p for p in psutil.Process().children(recursive=True) if _is_courier(p))
+    assert courier.nice() == 10
+    assert not any(name.startswith("NEXUS_") for name in courier.environ())
+    courier.kill()
+
+    attempts = await receiver.wait_type("file.saved", count=2)
+    assert attempts[1].headers["webhook-id"] == first.headers["webhook-id"]
+    verify_signature(created["secret"], attempts[1].headers, attempts[1].body)
+    log = await settled(server, token, created["id"], "succeeded")
+    assert "courier stopped" in log["attempt_log"][0]["error"]
+    assert log["attempt_log"][1]["status_code"] == 200
+    assert sum(_is_courier(p) for p in psutil.Process().children(recursive=True)) == 1
+
+
+def _is_courier(process: psutil.Process) -> bool:
+    try:
+        return "extensions.courier_process" in process.cmdline()
+    except psutil.Error:
+        return False

@@ -34,6 +34,7 @@ class Limits:
     open_files: int = 0
     cpu_seconds: int = 0
     processes: int = 0
+    nice: int = 0  # > 0: the kernel runs it after everything else that wants the CPU
 
 
 class ProcessGroups:
@@ -100,6 +101,8 @@ def child_setup(
     def prepare() -> None:  # pragma: no cover - runs in the child
         if new_session:
             os.setsid()
+        if limits.nice > 0:
+            os.nice(limits.nice)
         if tty is not None:
             import fcntl
             import termios

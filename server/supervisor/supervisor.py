@@ -16,6 +16,7 @@ import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from server import metrics
@@ -70,13 +71,32 @@ class Supervisor:
         cgroup = self._groups.for_workspace(spec.workspace_id, spec.limits.processes)
         tty_name = os.ttyname(spec.tty) if spec.tty is not None else None
         prepare = child_setup(spec.limits, cgroup, tty_name, new_session=True)
+        env = self.environment(spec)
+        return await self._spawn(spec, argv, env, str(spec.cwd or spec.workspace), prepare)
+
+    async def start_own(self, spec: ProcessSpec) -> Child:
+        """A process of the server's own, not a workspace's (the webhook courier): it runs
+        outside the sandbox, in `spec.cwd`, with `spec.env` alone — none of the server's
+        settings or secrets — and is stopped with the rest at shutdown."""
+        prepare = child_setup(spec.limits, None, None, new_session=True)
+        cwd = str(spec.cwd or spec.workspace)
+        return await self._spawn(spec, list(spec.argv), dict(spec.env), cwd, prepare)
+
+    async def _spawn(
+        self,
+        spec: ProcessSpec,
+        argv: list[str],
+        env: dict[str, str],
+        cwd: str,
+        prepare: Callable[[], None],
+    ) -> Child:
         pipe = asyncio.subprocess.PIPE
         stdin, stdout, stderr = (spec.tty,) * 3 if spec.tty is not None else (pipe,) * 3
         try:
             process = await asyncio.create_subprocess_exec(
                 *argv,
-                cwd=str(spec.cwd or spec.workspace),
-                env=self.environment(spec),
+                cwd=cwd,
+                env=env,
                 preexec_fn=prepare,
                 limit=16 * 1024 * 1024,
                 stdin=stdin,
