@@ -37,6 +37,7 @@ Settle = Callable[[Job, Result, float | None], Awaitable[None]]
 ROOT = Path(__file__).resolve().parent.parent
 NICE = 10
 GIVE_UP_DELAY = 30.0  # between starts once it keeps crashing
+YIELD_EVERY = 8  # results settled before the loop gets a turn
 PASSED_ENV = ("PATH", "HOME", "LANG", "LC_ALL", "PYTHONPATH", "SSL_CERT_FILE", "SSL_CERT_DIR")
 
 
@@ -58,7 +59,8 @@ class Courier:
         self._settle: Settle | None = None
         self._child: Child | None = None
         self._task: asyncio.Task[None] | None = None
-        self._inflight: dict[str, Job] = {}  # handed to the courier, or about to be
+        # handed to the courier, or about to be (a redelivery may repeat an id in flight)
+        self._inflight: dict[str, list[Job]] = {}
         self._outgoing: dict[str, list[list[Any]]] = {}  # body → its jobs, not yet written
         self._restarts = CrashLoop("webhook_courier")
         self._closing = False
@@ -69,7 +71,7 @@ class Courier:
 
     def send(self, job: Job, url: str, secrets: list[str]) -> None:
         """Attempt `job` to `url`, signed with `secrets`; its result goes to `settle`."""
-        self._inflight[job.id] = job
+        self._inflight.setdefault(job.id, []).append(job)
         pending = self._outgoing.setdefault(job.payload, [])
         if not pending and len(self._outgoing) == 1:
             asyncio.get_running_loop().call_soon(self._flush)
@@ -119,12 +121,18 @@ class Courier:
     async def _read(self, child: Child) -> None:
         settle = self._settle
         assert settle is not None, "start() first"
-        lasted = False
+        lasted, count = False, 0
         while line := await child.stdout.readline():
+            count += 1
+            if count % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # an event's results come together: let edits by
             message_id, status, latency, excerpt, error, wait = json.loads(line)
-            job = self._inflight.pop(message_id, None)
-            if job is None:
+            jobs = self._inflight.get(message_id)
+            if not jobs:
                 continue
+            job = jobs.pop(0)
+            if not jobs:
+                del self._inflight[message_id]
             if not lasted:
                 self._restarts.started()
                 lasted = True
@@ -136,11 +144,11 @@ class Courier:
     async def _fail_held(self, reason: str) -> None:
         """Attempts the dead courier had were not made, as far as we know: failed."""
         waiting = {job[0] for jobs in self._outgoing.values() for job in jobs}
-        lost = [job for job_id, job in self._inflight.items() if job_id not in waiting]
+        lost = [job_id for job_id in self._inflight if job_id not in waiting]
         assert self._settle is not None
-        for job in lost:
-            del self._inflight[job.id]
-            await self._settle(job, Result(None, 0.0, None, reason), None)
+        for job_id in lost:
+            for job in self._inflight.pop(job_id):
+                await self._settle(job, Result(None, 0.0, None, reason), None)
 
     def _spec(self) -> ProcessSpec:
         env = {name: os.environ[name] for name in PASSED_ENV if name in os.environ}

@@ -4,8 +4,9 @@ Flow. A bus subscription of its own (a bounded queue: publishing never waits for
 hands each event to `on_event` on the node where it was published (`envelope.origin`),
 so with several nodes an event becomes deliveries once. The event becomes one outbox
 delivery per subscribed extension (the same `webhook-id` on every attempt); those this
-node has room for go straight to its workers, and all are written to the database in
-the next batch (`Journal`). A failed attempt is retried on the Standard Webhooks
+node has room for go straight to the courier (a process of its own that signs and sends
+them: see `courier`), and all are written to the database in the next batch
+(`Journal`). A failed attempt is retried on the Standard Webhooks
 schedule (0, 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 14 h, 20 h, 24 h;
 `NEXUS_WEBHOOK_RETRY_SCALE` shortens it) or after the receiver's `Retry-After`; a 410
 disables the extension; after the last attempt the delivery is failed.
@@ -13,7 +14,7 @@ disables the extension; after the last attempt the delivery is failed.
 Bounds. Events wait in the subscription's queue (`NEXUS_WEBHOOK_QUEUE_SIZE`); should
 delivery fall that far behind, the oldest waiting events are dropped and counted
 (`nexus_bus_dropped_total{subscriber="extensions.webhooks"}`). Deliveries are never
-dropped: a node holds at most 64 per worker (`NEXUS_WEBHOOK_CONCURRENCY`) in memory;
+dropped: a node holds at most 64 per concurrent attempt (`NEXUS_WEBHOOK_CONCURRENCY`);
 the rest wait in the database for a poller with room. Retries due within 30 s are made
 by the node that failed (it keeps the claim); later ones are claimed again by any node
 when due. No order is promised.

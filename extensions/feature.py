@@ -15,8 +15,10 @@ from extensions.dispatcher import Dispatcher
 from extensions.http import HttpClient
 from extensions.inbound import OutsideChat
 from extensions.outbox import Outbox
+from extensions.replay import create_seen_ids
 from extensions.sender import Sender
 from extensions.service import ExtensionService
+from extensions.signing import TOLERANCE_SECONDS
 from extensions.store import ExtensionStore
 from extensions.targets import TargetPolicy
 from server.ai import AiService
@@ -93,7 +95,9 @@ async def setup(app: NexusApp) -> None:
     app.subscribe(TOPIC, changes.on_bus, name="extensions.changes")
     app.subscribe("workspace.*.members", directory.membership_changed, name="extensions.roles")
     app.provide(dispatcher)
-    app.provide(OutsideChat(directory, app.access, app.get(AiService)))
+    seen = create_seen_ids(settings.redis_url, 2 * TOLERANCE_SECONDS)
+    app.on_close(seen.close)
+    app.provide(OutsideChat(directory, app.access, app.get(AiService), seen))
     app.provide(
         ExtensionService(
             directory,

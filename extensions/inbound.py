@@ -3,14 +3,14 @@
 The request is signed like a webhook, with the extension's own secret (Standard
 Webhooks: `webhook-id`, `webhook-timestamp`, `webhook-signature`), so a bridge needs
 only the secret it got at registration. A stale timestamp, a forged signature or a
-`webhook-id` seen before is refused. The message is posted as the extension's owner,
-scoped to the workspace and capped at the extension's role (posting needs editor); the
-question and the answer come back to subscribers as `chat.message` and `chat.answer`.
+`webhook-id` seen before (on any node: see `replay`) is refused. The message is posted
+as the extension's owner, scoped to the workspace and capped at the extension's role
+(posting needs editor); the question and the answer come back to subscribers as
+`chat.message` and `chat.answer`.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -18,31 +18,32 @@ from pydantic import ValidationError
 
 from extensions.directory import Directory
 from extensions.models import ChatPost, ChatStarted
-from extensions.signing import TOLERANCE_SECONDS, verify
+from extensions.replay import SeenIds
+from extensions.signing import verify
 from server.auth import AccessControl
 from server.core import describe_validation_error
-from server.errors import Forbidden, InvalidInput, NotFound, Unauthorized, Unavailable
+from server.errors import Forbidden, InvalidInput, NotFound, Unavailable
 from server.models import Role
 
 if TYPE_CHECKING:
     from server.ai import AiService
 
-MAX_REMEMBERED = 100_000
-
 
 class OutsideChat:
-    def __init__(self, directory: Directory, access: AccessControl, ai: AiService | None) -> None:
+    def __init__(
+        self, directory: Directory, access: AccessControl, ai: AiService | None, seen: SeenIds
+    ) -> None:
         self.directory = directory
         self.access = access
         self.ai = ai
-        self._seen: dict[tuple[str, str], float] = {}  # (extension, webhook-id) → forget at
+        self.seen = seen
 
     async def post(self, extension_id: str, headers: Mapping[str, str], body: bytes) -> ChatStarted:
         extension = self.directory.get(extension_id)
         if extension is None:
             raise NotFound(f"no extension with id {extension_id!r}")
         message_id = verify(extension.signing_secrets(), headers, body)
-        self._once(extension_id, message_id)
+        await self.seen.once(f"{extension_id}:{message_id}")
         try:
             post = ChatPost.model_validate_json(body)
         except ValidationError as exc:
@@ -60,14 +61,3 @@ class OutsideChat:
             raise Unavailable("the chat is not available on this server (no AI feature)")
         turn = await self.ai.chat.start(principal, access.workspace, post.text, thread=post.thread)
         return ChatStarted(workspace=workspace_id, thread=turn.thread, id=turn.id)
-
-    def _once(self, extension_id: str, message_id: str) -> None:
-        """Refuse a replayed request (this node remembers ids for the tolerance window)."""
-        now = time.monotonic()
-        if len(self._seen) > MAX_REMEMBERED:
-            self._seen = {key: until for key, until in self._seen.items() if until > now}
-        key = (extension_id, message_id)
-        until = self._seen.get(key)
-        if until is not None and until > now:
-            raise Unauthorized("this webhook-id was used already")
-        self._seen[key] = now + 2 * TOLERANCE_SECONDS

@@ -108,6 +108,7 @@ class Journal:
                 await self._task
         if self.pending or self._events:
             await self._write()
+        self.outbox.close()
 
 
 _BIND = {

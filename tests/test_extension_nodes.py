@@ -4,6 +4,8 @@ one node contributes its command on the other, and each event is delivered once.
 from __future__ import annotations
 
 import asyncio
+import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,7 +14,7 @@ import httpx
 import pytest
 
 from tests._nodes import Node
-from tests._receiver import Receiver, verify_signature
+from tests._receiver import Receiver, sign_request, verify_signature
 from tests.conftest import ADMIN_TOKEN
 
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -90,6 +92,15 @@ async def test_two_nodes_share_extensions_and_deliver_each_event_once(
         assert len({r.headers["webhook-id"] for r in receiver.requests}) == 3
         for request in receiver.requests:
             verify_signature(created["secret"], request.headers, request.body)
+
+        # A chat post taken by one node is a replay on the other (the ids are in Redis).
+        body = json.dumps({"text": "hello from the bridge"}).encode()
+        signed = sign_request(created["secret"], body, "msg_once", int(time.time()))
+        chat = f"/api/v1/extensions/{created['id']}/chat"
+        first = await http.post(node_a.url + chat, content=body, headers=signed)
+        assert first.status_code == 202, first.text
+        replayed = await http.post(node_b.url + chat, content=body, headers=signed)
+        assert replayed.status_code == 401 and "used already" in replayed.text
 
         deleted = await http.delete(
             f"{node_b.url}/api/v1/extensions/{created['id']}", headers=ADMIN

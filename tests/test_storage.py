@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -208,3 +208,51 @@ def _old_deliveries() -> Any:
         Column("created_at", DateTime(timezone=True)),
         Column("updated_at", DateTime(timezone=True)),
     )
+
+
+@pytest.mark.unit
+async def test_inline_writes_never_wait_for_the_lock(tmp_path: Path) -> None:
+    """A chunk written on the event loop: one multi-row INSERT; refused at once with
+    `Busy` while another connection holds SQLite's write lock, and nothing half-written
+    when a row breaks a constraint."""
+    import sqlite3
+
+    from sqlalchemy import insert, select
+    from sqlalchemy.exc import IntegrityError
+
+    from server.storage.inline import Busy, inline_writer
+    from server.storage.tables import users
+
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}")
+    writer = None
+    try:
+        await migrate(engine)
+        writer = inline_writer(engine)
+        assert writer is not None
+        statement = insert(users)
+        now = datetime.now(UTC)
+        rows = [
+            {"username": f"u{i}", "password_hash": None, "is_admin": False, "created_at": now}
+            for i in range(3)
+        ]
+        writer.write(statement, rows)
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(users.c.username))).scalars().all()
+        assert sorted(names) == ["u0", "u1", "u2"]
+
+        with pytest.raises(IntegrityError):  # u2 again: the chunk is refused whole
+            writer.write(statement, [{**rows[0], "username": "u3"}, rows[2]])
+        holder = sqlite3.connect(tmp_path / "nexus.db", isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another connection takes the write lock
+        with pytest.raises(Busy):
+            writer.write(statement, [{**rows[0], "username": "u4"}])
+        holder.execute("ROLLBACK")
+        holder.close()
+        writer.write(statement, [{**rows[0], "username": "u4"}])
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(users.c.username))).scalars().all()
+        assert sorted(names) == ["u0", "u1", "u2", "u4"]
+    finally:
+        if writer is not None:
+            writer.close()
+        await engine.dispose()
