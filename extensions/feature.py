@@ -59,6 +59,28 @@ async def setup(app: NexusApp) -> None:
     commands = ContributedCommands(app.registry, directory, sender)
     changes = Changes(directory, commands, app.bus, app.node_id)
     changes.load_all()
+    app.provide(await _webhooks(app, directory, changes))
+    app.subscribe(TOPIC, changes.on_bus, name="extensions.changes")
+    app.subscribe("workspace.*.members", directory.membership_changed, name="extensions.roles")
+    seen = create_seen_ids(settings.redis_url, 2 * TOLERANCE_SECONDS)
+    app.on_close(seen.close)
+    app.provide(OutsideChat(directory, app.access, app.get(AiService), seen))
+    app.provide(
+        ExtensionService(
+            directory,
+            commands,
+            changes,
+            policy,
+            app.access,
+            app.audit,
+            secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
+        )
+    )
+
+
+async def _webhooks(app: NexusApp, directory: Directory, changes: Changes) -> Dispatcher:
+    """Delivery: the outbox, the courier process and the dispatcher, fed by the bus."""
+    settings = app.settings
     outbox = Outbox(
         app.engine, app.node_id, settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
     )
@@ -92,23 +114,7 @@ async def setup(app: NexusApp) -> None:
         subscription.close()
 
     app.on_close(unsubscribe)
-    app.subscribe(TOPIC, changes.on_bus, name="extensions.changes")
-    app.subscribe("workspace.*.members", directory.membership_changed, name="extensions.roles")
-    app.provide(dispatcher)
-    seen = create_seen_ids(settings.redis_url, 2 * TOLERANCE_SECONDS)
-    app.on_close(seen.close)
-    app.provide(OutsideChat(directory, app.access, app.get(AiService), seen))
-    app.provide(
-        ExtensionService(
-            directory,
-            commands,
-            changes,
-            policy,
-            app.access,
-            app.audit,
-            secret_grace=timedelta(hours=settings.webhook_secret_grace_hours),
-        )
-    )
+    return dispatcher
 
 
 feature = Feature("extensions", setup, router=rest.router, after=COMMAND_FEATURES)
