@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from terminal import ADMIN_TOKEN, Nexus, percentile, pinned, pinned_rounds
 
-from server.debug._dap import DapClient
+from server.debug import DapClient
 from server.supervisor import ProcessSpec, Sandbox, SandboxMode, Supervisor
 
 PROGRAM = """\

@@ -9,12 +9,14 @@ shutdown), `commands.py` the `debug.*` commands, `socketio.py` state and output 
 `feature.py` how they plug into the server.
 """
 
+from server.debug._dap import DapClient
 from server.debug.breakpoints import BreakpointStore
 from server.debug.manager import DebugChanged, DebugOutput, DebugSessions
 from server.debug.session import DebugState, DebugStatus
 
 __all__ = [
     "BreakpointStore",
+    "DapClient",
     "DebugChanged",
     "DebugOutput",
     "DebugSessions",
