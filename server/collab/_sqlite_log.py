@@ -4,18 +4,20 @@ Every document update waits for its append before anyone sees it, so this is the
 the fan-out latency. Through SQLAlchemy's execution layer a one-row transaction costs
 about 0.2 ms; the same statement on the DBAPI connection costs about 0.03 ms. The SQL
 and the value conversion still come from the table definition in `server.storage.tables`
-(compiled once), so the schema is described in one place.
+(compiled once, `server.storage.inline.Prepared`), so the schema is described in one
+place.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
+from server.storage.inline import Prepared, is_busy
 from server.storage.tables import document_updates
 
 COLUMNS = ("document_id", "epoch", "data", "created_at")
@@ -37,16 +39,9 @@ class SqliteAppender:
     def __init__(self, engine: Engine, *, wait: bool = True) -> None:
         self._engine = engine
         self._wait = wait
-        dialect = engine.dialect
-        compiled = insert(document_updates).compile(dialect=dialect, column_keys=list(COLUMNS))
-        self._sql = str(compiled)
-        order = compiled.positiontup or []
-        if sorted(order) != sorted(COLUMNS):
-            raise RuntimeError(f"unexpected INSERT parameters {order}")
-        self._order = list(order)
-        self._processors: dict[str, Callable[[Any], Any] | None] = {
-            name: document_updates.c[name].type.bind_processor(dialect) for name in COLUMNS
-        }
+        self._prepared = Prepared.of(insert(document_updates), engine.dialect, COLUMNS)
+        if sorted(self._prepared.order) != sorted(COLUMNS):
+            raise RuntimeError(f"unexpected INSERT parameters {self._prepared.order}")
         self._connection: Any = None
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
@@ -56,14 +51,14 @@ class SqliteAppender:
             if not self._wait:
                 self._connection.execute("PRAGMA busy_timeout=0")
                 self._connection.execute("PRAGMA wal_autocheckpoint=0")
-        params = [tuple(self._convert(name, row[name]) for name in self._order) for row in rows]
+        params = self._prepared.parameters(rows)
         cursor = self._connection.cursor()
         try:
-            cursor.executemany(self._sql, params)
+            cursor.executemany(self._prepared.sql, params)
             self._connection.commit()
         except sqlite3.OperationalError as exc:
             self._connection.rollback()
-            if not self._wait and _is_busy(exc):
+            if not self._wait and is_busy(exc):
                 raise LogBusy(str(exc)) from None
             raise
         except sqlite3.Error:
@@ -78,17 +73,7 @@ class SqliteAppender:
             self._connection = self._engine.raw_connection()
         self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
-    def _convert(self, name: str, value: Any) -> Any:
-        processor = self._processors[name]
-        return processor(value) if processor is not None else value
-
     def close(self) -> None:
         if self._connection is not None:
             self._connection.close()
             self._connection = None
-
-
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, 517) or (
-        "locked" in str(error) or "busy" in str(error)
-    )
