@@ -252,6 +252,12 @@ async def test_inline_writes_never_wait_for_the_lock(tmp_path: Path) -> None:
         async with engine.connect() as conn:
             names = (await conn.execute(select(users.c.username))).scalars().all()
         assert sorted(names) == ["u0", "u1", "u2", "u4"]
+
+        many = [{**rows[0], "username": f"bulk{i}"} for i in range(9000)]  # 36,000 values
+        writer.write(statement, many)  # more than one statement may take: split, one commit
+        async with engine.connect() as conn:
+            names = (await conn.execute(select(users.c.username))).scalars().all()
+        assert len(names) == 9004
     finally:
         if writer is not None:
             writer.close()

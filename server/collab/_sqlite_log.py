@@ -10,17 +10,16 @@ place.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 
-from server.storage.inline import Prepared, is_busy
+from server.storage.inline import Busy, InlineWriter
 from server.storage.tables import document_updates
 
-COLUMNS = ("document_id", "epoch", "data", "created_at")
+_APPEND = insert(document_updates)
 
 
 class LogBusy(Exception):
@@ -37,43 +36,17 @@ class SqliteAppender:
     """
 
     def __init__(self, engine: Engine, *, wait: bool = True) -> None:
-        self._engine = engine
-        self._wait = wait
-        self._prepared = Prepared.of(insert(document_updates), engine.dialect, COLUMNS)
-        if sorted(self._prepared.order) != sorted(COLUMNS):
-            raise RuntimeError(f"unexpected INSERT parameters {self._prepared.order}")
-        self._connection: Any = None
+        self._writer = InlineWriter(engine, wait=wait)
 
     def append(self, rows: Sequence[dict[str, Any]]) -> None:
-        if self._connection is None:
-            # A pooled DBAPI connection: the engine's connect hook set WAL and friends.
-            self._connection = self._engine.raw_connection()
-            if not self._wait:
-                self._connection.execute("PRAGMA busy_timeout=0")
-                self._connection.execute("PRAGMA wal_autocheckpoint=0")
-        params = self._prepared.parameters(rows)
-        cursor = self._connection.cursor()
         try:
-            cursor.executemany(self._prepared.sql, params)
-            self._connection.commit()
-        except sqlite3.OperationalError as exc:
-            self._connection.rollback()
-            if not self._wait and is_busy(exc):
-                raise LogBusy(str(exc)) from None
-            raise
-        except sqlite3.Error:
-            self._connection.rollback()
-            raise
-        finally:
-            cursor.close()
+            self._writer.write(_APPEND, rows)
+        except Busy as exc:
+            raise LogBusy(str(exc)) from None
 
     def checkpoint(self) -> None:
         """Copy the WAL back into the database without blocking other connections."""
-        if self._connection is None:
-            self._connection = self._engine.raw_connection()
-        self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self._writer.checkpoint()
 
     def close(self) -> None:
-        if self._connection is not None:
-            self._connection.close()
-            self._connection = None
+        self._writer.close()

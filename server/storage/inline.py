@@ -32,6 +32,7 @@ from server.storage.database import sqlite_thread_engine
 
 Rows = Sequence[dict[str, Any]]
 MAX_PREPARED = 256
+MAX_VARIABLES = 32_000  # per statement (SQLite allows 32,766)
 
 
 class Busy(Exception):
@@ -66,8 +67,12 @@ class Prepared:
 
 
 class InlineWriter:
-    def __init__(self, engine: Engine) -> None:
+    """Writes on one DBAPI connection; call it from one thread only. With `wait` it
+    waits for the lock like any connection (for a thread of its own) and checkpoints."""
+
+    def __init__(self, engine: Engine, *, wait: bool = False) -> None:
         self.engine = engine
+        self.wait = wait
         self._connection: Any = None
         self._prepared: dict[tuple[ClauseElement, tuple[str, ...], int], Prepared] = {}
 
@@ -81,15 +86,19 @@ class InlineWriter:
         if not rows:
             return
         connection = self._connect()
-        many = not isinstance(statement, Insert)
-        prepared = self._prepare(statement, tuple(rows[0]), 1 if many else len(rows))
-        parameters = prepared.parameters(rows)
+        keys = tuple(rows[0])
         cursor = connection.cursor()
         try:
-            if many:
-                cursor.executemany(prepared.sql, parameters)
+            if not isinstance(statement, Insert):
+                prepared = self._prepare(statement, keys, 1)
+                cursor.executemany(prepared.sql, prepared.parameters(rows))
             else:
-                cursor.execute(prepared.sql, [value for row in parameters for value in row])
+                per = max(1, MAX_VARIABLES // len(keys))  # SQLite's cap on parameters
+                for start in range(0, len(rows), per):
+                    part = rows[start : start + per]
+                    prepared = self._prepare(statement, keys, len(part))
+                    values = [value for row in prepared.parameters(part) for value in row]
+                    cursor.execute(prepared.sql, values)
             connection.commit()
         except sqlite3.OperationalError as exc:
             connection.rollback()
@@ -109,11 +118,16 @@ class InlineWriter:
         if self._connection is None:
             # A pooled DBAPI connection: the engine's connect hook set WAL and friends.
             self._connection = self.engine.raw_connection()
-            self._connection.execute("PRAGMA busy_timeout=0")
-            # Copying the WAL back (a checkpoint, tens of milliseconds) is left to the
-            # other connections: on the loop it would hold up everything.
-            self._connection.execute("PRAGMA wal_autocheckpoint=0")
+            if not self.wait:
+                self._connection.execute("PRAGMA busy_timeout=0")
+                # Copying the WAL back (a checkpoint, tens of milliseconds) is left to
+                # the other connections: on the loop it would hold up everything.
+                self._connection.execute("PRAGMA wal_autocheckpoint=0")
         return self._connection
+
+    def checkpoint(self) -> None:
+        """Copy the WAL back into the database without blocking other connections."""
+        self._connect().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def _prepare(self, statement: ClauseElement, keys: tuple[str, ...], count: int) -> Prepared:
         """Compiled once per statement (pass module-level constants), set of keys and
