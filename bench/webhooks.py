@@ -47,6 +47,9 @@ import aiohttp
 import websockets
 from pycrdt import Doc, Provider, Text
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests._yclient import WebSocketChannel
+
 NEXUS = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "nexus"
 ADMIN = {"Authorization": "Bearer bench-admin-token-0123456789"}
 MARKER = re.compile(r"<(\d+):(\d+)>")
@@ -161,32 +164,6 @@ async def wait_ready(http: aiohttp.ClientSession, url: str) -> None:
 # -- collaborators ----------------------------------------------------------------------------
 
 
-class Channel:
-    """pycrdt's channel over a websockets connection."""
-
-    def __init__(self, connection: Any, path: str) -> None:
-        self.connection, self.path = connection, path
-
-    def __aiter__(self) -> Channel:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return await self.recv()
-        except websockets.ConnectionClosed:
-            raise StopAsyncIteration from None
-
-    async def send(self, message: bytes) -> None:
-        with contextlib.suppress(websockets.ConnectionClosed):
-            await self.connection.send(message)
-
-    async def recv(self) -> bytes:
-        while True:
-            message = await self.connection.recv()
-            if isinstance(message, bytes):
-                return message
-
-
 class Room:
     """N collaborators on one document; records edit → other collaborator latencies."""
 
@@ -220,7 +197,7 @@ class Room:
             doc = Doc()
             text = doc.get("source", type=Text)
             connection = await stack.enter_async_context(websockets.connect(url, max_size=None))
-            provider = Provider(doc, Channel(connection, url))
+            provider = Provider(doc, WebSocketChannel(connection, url))
             await stack.enter_async_context(provider)
             async with asyncio.timeout(10):
                 await provider.synced.wait()

@@ -62,6 +62,7 @@ class Courier:
         # handed to the courier, or about to be (a redelivery may repeat an id in flight)
         self._inflight: dict[str, list[Job]] = {}
         self._outgoing: dict[str, list[list[Any]]] = {}  # body → its jobs, not yet written
+        self._flush_due = False
         self._restarts = CrashLoop("webhook_courier")
         self._closing = False
 
@@ -72,10 +73,10 @@ class Courier:
     def send(self, job: Job, url: str, secrets: list[str]) -> None:
         """Attempt `job` to `url`, signed with `secrets`; its result goes to `settle`."""
         self._inflight.setdefault(job.id, []).append(job)
-        pending = self._outgoing.setdefault(job.payload, [])
-        if not pending and len(self._outgoing) == 1:
+        self._outgoing.setdefault(job.payload, []).append([job.id, url, secrets])
+        if not self._flush_due:  # one write for all sent in this turn of the loop
+            self._flush_due = True
             asyncio.get_running_loop().call_soon(self._flush)
-        pending.append([job.id, url, secrets])
         if self._task is None and not self._closing:
             self._task = asyncio.create_task(self._run(), name="webhooks:courier")
 
@@ -89,6 +90,7 @@ class Courier:
             await self._child.stop(grace=1.0)
 
     def _flush(self) -> None:
+        self._flush_due = False
         child = self._child
         if child is None or not child.alive or not self._outgoing:
             return  # written when the courier is (again) running

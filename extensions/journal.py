@@ -2,7 +2,8 @@
 
 Every write transaction costs CPU on the core that relays people's edits and, on SQLite,
 holds the one write lock the document log needs for every keystroke. So nothing here
-writes per delivery: rows gather for `GATHER_SECONDS` and go in one transaction. A
+writes per delivery: rows gather for `GATHER_SECONDS` and are written together (see
+`Outbox.write`: one transaction, or on SQLite small chunks on the event loop). A
 delivery is attempted at once, before its row is written; when its first attempt is
 settled before that, the row is simply written in its final state.
 
@@ -82,7 +83,7 @@ class Journal:
         return batch
 
     async def _write(self) -> None:
-        """Every `GATHER_SECONDS` while there is something to write: one transaction."""
+        """Every `GATHER_SECONDS` while there is something to write: one batch."""
         while True:
             await asyncio.sleep(GATHER_SECONDS)
             if self._failed is not None:

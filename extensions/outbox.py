@@ -75,7 +75,7 @@ class Settled:
 
 @dataclass
 class Batch:
-    """Rows for one transaction."""
+    """Rows gathered to be written together."""
 
     events: list[dict[str, Any]]
     deliveries: list[dict[str, Any]]

@@ -16,9 +16,11 @@ import pytest
 import redis
 import socketio
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from server.app import create_app
 from server.config import Settings
+from server.storage import create_engine, migrate
 from tests._backing import Postgres, Redis, free_port
 from tests._fake_llm import FakeLLM
 from tests._receiver import Receiver, start_receiver
@@ -62,6 +64,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite+aiosqlite:///{tmp_path / 'nexus.db'}"
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """A migrated database of either kind (see `database_url`)."""
+    engine = create_engine(database_url)
+    await migrate(engine)
+    yield engine
+    await engine.dispose()
 
 
 # What a `unit` test may not use: each starts a server or another process.

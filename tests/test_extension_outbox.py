@@ -4,25 +4,15 @@ never take the same one, and the log keeps every attempt."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from extensions.journal import Journal
 from extensions.outbox import FAILED, PENDING, SUCCEEDED, Batch, Job, Outbox, Result, Settled
 from extensions.store import ExtensionStore
-from server.storage import UserStore, create_engine, migrate
+from server.storage import UserStore
 from server.storage.database import utcnow
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(database_url)
-    await migrate(engine)
-    yield engine
-    await engine.dispose()
 
 
 async def extension_id(engine: AsyncEngine, owner_name: str = "alice") -> str:
